@@ -1,0 +1,45 @@
+"""`[core.themis]`: how the server reaches ThemisDB, and how text becomes vectors."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from ..secrets import Secret
+
+
+class EmbedderSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """`[core.themis.embedder]`: `hashing` works offline; `openai` calls any
+    OpenAI-compatible `/v1/embeddings` service (Ollama, vLLM, TEI, OpenAI)."""
+
+    name: str = "hashing"
+    dimension: int = 384
+    url: str = "http://127.0.0.1:11434/v1"
+    model: str = "nomic-embed-text"
+    api_key: Secret | None = None
+    timeout: float = 10.0
+    batch_size: int = 64
+
+
+class ThemisSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    backend: Literal["embedded", "http"] = "embedded"
+    # embedded: the SQLite file; ":memory:" keeps nothing (tests)
+    path: str = "./data/themis.db"
+    # http: the real server (or `themisgate themis-lite`)
+    url: str = "http://127.0.0.1:8765"
+    token: Secret | None = None
+    connect_timeout: float = 2.0
+    read_timeout: float = 10.0
+    # idempotent reads only; writes are never retried
+    retries: int = 2
+    max_connections: int = 64
+    # consecutive failures that open the circuit, and how long it stays open
+    breaker_threshold: int = 5
+    breaker_reset_seconds: float = 5.0
+    batch_get_concurrency: int = 16
+    # a collection-restricted search asks the server for k * overfetch (it cannot filter)
+    overfetch_factor: int = 4
+    # vector dimension; unset: fixed by the first insert, as the server does
+    dimension: int | None = None
+    embedder: EmbedderSettings = msgspec.field(default_factory=EmbedderSettings)
