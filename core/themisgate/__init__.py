@@ -1,0 +1,48 @@
+"""themisgate: a plugin-based API server for ThemisDB.
+
+The public surface for plugin authors: `hookimpl`, the values hooks exchange, the context
+every hook receives, and `ProblemError` for answering with problem+json.
+"""
+
+from .adapter import SearchOutcome, SearchQuery, ThemisAdapter, UpsertEntry
+from .app import create_app
+from .config import CoreSettings, Settings, load_settings
+from .context import AppContext, Ctx
+from .contracts import (
+    ALLOW_ALL,
+    ApiVersion,
+    Identity,
+    Middleware,
+    RateDecision,
+    StatusCheck,
+    StatusReport,
+)
+from .hookspecs import hookimpl
+from .problems import ProblemError
+from .secrets import Secret
+from .validation import ConfigError, Problem
+
+__all__ = [
+    "ALLOW_ALL",
+    "ApiVersion",
+    "AppContext",
+    "ConfigError",
+    "CoreSettings",
+    "Ctx",
+    "Identity",
+    "Middleware",
+    "Problem",
+    "ProblemError",
+    "RateDecision",
+    "SearchOutcome",
+    "SearchQuery",
+    "Secret",
+    "Settings",
+    "StatusCheck",
+    "StatusReport",
+    "ThemisAdapter",
+    "UpsertEntry",
+    "create_app",
+    "hookimpl",
+    "load_settings",
+]

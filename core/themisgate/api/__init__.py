@@ -1,0 +1,1 @@
+"""HTTP surfaces of the core: system routes and the v4 REST API."""

@@ -1,0 +1,113 @@
+"""`AppContext`: what every hook taking `ctx` receives, one per app.
+
+It is also where per-call hooks are made cheap: whether anyone implements
+`themisgate_event`, `themisgate_rate_limit` or `themisgate_identify` is decided once here,
+so a server without such plugins pays a single attribute check per call.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import structlog
+from litestar import Request
+from litestar.di import NamedDependency
+
+from .contracts import ALLOW_ALL, Identity, RateDecision
+from .plugins import PluginInfo, PluginManager, SkippedPlugin, has_implementations
+
+if TYPE_CHECKING:
+    from .adapter import ThemisAdapter
+    from .api.system import SystemFacts
+    from .config import Settings
+
+log = structlog.get_logger("themisgate")
+
+IDENTITY_STATE_KEY = "themisgate_identity"
+
+
+class AppContext:
+    def __init__(
+        self,
+        settings: Settings,
+        pm: PluginManager,
+        plugins: list[PluginInfo],
+        skipped: list[SkippedPlugin] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.pm = pm
+        self.hooks = pm.hook
+        self.plugins = {p.name: p for p in plugins}
+        self.skipped = list(skipped or [])
+        self._adapter: ThemisAdapter | None = None
+        # what the system routes serve, computed once by create_app()
+        self.system: SystemFacts | None = None
+        self._has_event = has_implementations(pm, "themisgate_event")
+        self._has_rate_limit = has_implementations(pm, "themisgate_rate_limit")
+        self._has_identify = has_implementations(pm, "themisgate_identify")
+
+    # --- plugins ----------------------------------------------------------------------
+
+    def config(self, plugin: str) -> Any:
+        """The validated `Config` of an enabled plugin (None if it has no `Config`)."""
+        return self.plugins[plugin].config
+
+    def enabled(self, plugin: str) -> bool:
+        return plugin in self.plugins
+
+    @property
+    def adapter(self) -> ThemisAdapter:
+        if self._adapter is None:
+            raise RuntimeError("the ThemisDB adapter is created by create_app()")
+        return self._adapter
+
+    @adapter.setter
+    def adapter(self, adapter: ThemisAdapter) -> None:
+        self._adapter = adapter
+
+    # --- per-call hooks -----------------------------------------------------------------
+
+    def emit(self, name: str, payload: dict[str, Any]) -> None:
+        """Send an event to every plugin implementing `themisgate_event`; never raises."""
+        if not self._has_event:
+            return
+        try:
+            self.hooks.themisgate_event(name=name, payload=payload)
+        except Exception:
+            log.exception("event handler failed", event=name)
+
+    async def rate_limit(self, identity: Identity, key: str, cost: int = 1) -> RateDecision:
+        """Charge `cost` for `key` to `identity`; allowed when no plugin limits rates."""
+        if not self._has_rate_limit:
+            return ALLOW_ALL
+        decision = self.hooks.themisgate_rate_limit(identity=identity, key=key, cost=cost)
+        if inspect.isawaitable(decision):
+            decision = await decision
+        return decision if isinstance(decision, RateDecision) else ALLOW_ALL
+
+    async def identify(self, request: Request[Any, Any, Any]) -> Identity:
+        """Who is calling, asked of plugins at most once per request."""
+        state = request.scope.setdefault("state", {})  # type: ignore[typeddict-item]
+        cached = state.get(IDENTITY_STATE_KEY)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        identity: Identity | None = None
+        if self._has_identify:
+            answer = self.hooks.themisgate_identify(request=request)
+            if inspect.isawaitable(answer):
+                answer = await answer
+            identity = answer
+        if identity is None:
+            identity = self.fallback_identity(request)
+        state[IDENTITY_STATE_KEY] = identity
+        return identity
+
+    def fallback_identity(self, request: Request[Any, Any, Any]) -> Identity:
+        client = request.scope.get("client")
+        host = client[0] if client else "unknown"
+        return Identity(kind="ip", id=host, tier=self.settings.core.default_tier)
+
+
+# How a route handler asks for the context: `async def handler(ctx: Ctx) -> ...`
+Ctx: TypeAlias = NamedDependency[AppContext]

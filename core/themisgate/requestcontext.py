@@ -1,0 +1,71 @@
+"""The core's one middleware: a request id on every response, bound into every log
+record of the request, and an access log line when the response is complete."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+import structlog
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from .problems import REQUEST_ID_SCOPE_KEY
+
+REQUEST_CONTEXT_PRIORITY = 900
+# an incoming id is kept only if it is short and printable, so it cannot forge log lines
+_SAFE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+
+access_log = structlog.get_logger("themisgate.access")
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, *, header: str, log_access: bool) -> None:
+        self.app = app
+        self.header = header.lower().encode("latin-1")
+        self.log_access = log_access
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        request_id = self._incoming_id(scope) or uuid.uuid4().hex
+        scope[REQUEST_ID_SCOPE_KEY] = request_id  # type: ignore[literal-required]
+        header = (self.header, request_id.encode("latin-1"))
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
+
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if self.log_access and scope["type"] == "http":
+                access_log.info(
+                    "request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=status,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                )
+            structlog.contextvars.reset_contextvars(**tokens)
+
+    def _incoming_id(self, scope: Scope) -> str | None:
+        for name, value in scope["headers"]:
+            if name == self.header:
+                return value.decode("latin-1") if _SAFE_ID.match(value) else None
+        return None
+
+
+def request_context_factory(header: str, log_access: bool) -> Any:
+    def factory(app: ASGIApp) -> ASGIApp:
+        return RequestContextMiddleware(app, header=header, log_access=log_access)
+
+    return factory

@@ -1,0 +1,188 @@
+"""The assembled app: problem+json for every error, request ids, middleware order,
+liveness, readiness, API versions and the plugin listing."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from litestar import post
+from litestar.params import JSONBody
+
+from themisgate import ApiVersion
+from themisgate.testing import plugin_client
+
+from .plugin_fixtures import LimitsConfig, Named, Order, boom, middleware_plugin, routes_plugin, status_plugin
+
+PROBLEM = "application/problem+json"
+
+
+@post("/orders")
+async def create_order(data: JSONBody[Order]) -> dict[str, Any]:
+    return {"quantity": data.quantity}
+
+
+def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body: dict[str, Any] = response.json()
+    assert body["type"] == f"urn:themisgate:problem:{slug}"
+    assert body["status"] == status
+    assert body["title"] and body["detail"]
+    assert body["request_id"] == response.headers["x-request-id"]
+    return body
+
+
+async def test_unknown_route_is_a_404_problem() -> None:
+    async with plugin_client() as client:
+        response = await client.get("/no/such/thing")
+    body = assert_problem(response, 404, "not-found")
+    assert body["instance"] == "/no/such/thing"
+    assert "GET /no/such/thing" in body["detail"]
+
+
+async def test_wrong_method_is_a_405_problem_with_allow() -> None:
+    async with plugin_client() as client:
+        response = await client.delete("/health")
+    body = assert_problem(response, 405, "method-not-allowed")
+    assert "GET" in response.headers["allow"]
+    assert "DELETE is not allowed on /health" in body["detail"]
+
+
+async def test_invalid_body_is_a_422_problem_naming_the_field() -> None:
+    async with plugin_client(routes_plugin("orders", create_order)) as client:
+        response = await client.post("/orders", json={"quantity": "three", "item": "tea"})
+        malformed = await client.post("/orders", content=b"{not json", headers={"content-type": "application/json"})
+    body = assert_problem(response, 422, "validation-error")
+    assert body["errors"][0]["field"] == "quantity"
+    assert "expected int" in body["errors"][0]["message"].lower()
+    assert_problem(malformed, 400, "malformed-body")
+
+
+async def test_unexpected_exception_is_a_500_problem_without_internals() -> None:
+    async with plugin_client(routes_plugin("broken", boom)) as client:
+        response = await client.get("/boom")
+    body = assert_problem(response, 500, "internal-error")
+    assert "internal detail" not in response.text
+    assert "Traceback" not in response.text
+    assert "request id" in body["detail"]
+
+
+async def test_oversized_body_is_a_413_problem() -> None:
+    settings = {"core": {"max_body_bytes": 1024}}
+    async with plugin_client(routes_plugin("orders", create_order), settings=settings) as client:
+        response = await client.post(
+            "/orders", content=b'{"quantity": 1, "item": "' + b"x" * 4096 + b'"}',
+            headers={"content-type": "application/json"},
+        )
+    assert_problem(response, 413, "payload-too-large")
+
+
+async def test_request_id_is_generated_or_kept_when_safe() -> None:
+    async with plugin_client() as client:
+        generated = await client.get("/health")
+        kept = await client.get("/health", headers={"X-Request-ID": "abc-123"})
+        forged = await client.get("/health", headers={"X-Request-ID": "bad\nid value"})
+    assert len(generated.headers["x-request-id"]) == 32
+    assert kept.headers["x-request-id"] == "abc-123"
+    assert forged.headers["x-request-id"] not in ("bad\nid value", "")
+
+
+async def test_middleware_runs_by_priority_highest_first() -> None:
+    seen: list[str] = []
+    plugins = [
+        middleware_plugin("metrics", 600, seen),
+        middleware_plugin("tracing", 1000, seen),
+        middleware_plugin("auth", 800, seen),
+    ]
+    async with plugin_client(*plugins) as client:
+        await client.get("/health")
+    assert seen == ["tracing", "auth", "metrics"]
+
+
+async def test_health_is_live_without_touching_dependencies() -> None:
+    async with plugin_client() as client:
+        response = await client.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert isinstance(body["pid"], int)
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_ready_is_503_when_themisdb_is_unreachable() -> None:
+    settings = {
+        "core": {
+            "themis": {"backend": "http", "url": f"http://127.0.0.1:{closed_port()}", "connect_timeout": 0.5}
+        }
+    }
+    async with plugin_client(settings=settings) as client:
+        response = await client.get("/ready")
+    assert response.status_code == 503
+    assert response.headers["retry-after"]
+    body = response.json()
+    assert body["status"] == "unavailable"
+    (check,) = [c for c in body["checks"] if c["name"] == "themisdb"]
+    assert check["ok"] is False and check["required"] is True
+
+
+async def test_ready_aggregates_plugin_checks_required_and_optional() -> None:
+    async with plugin_client(status_plugin("cache", ok=False, required=False)) as client:
+        degraded = await client.get("/ready")
+    assert degraded.status_code == 200
+    assert degraded.json()["status"] == "degraded"
+    async with plugin_client(status_plugin("queue", ok=False, required=True)) as client:
+        down = await client.get("/ready")
+    assert down.status_code == 503
+    async with plugin_client() as client:
+        fine = await client.get("/ready")
+    assert fine.status_code == 200
+    assert fine.json()["status"] == "ready"
+
+
+async def test_api_lists_versions_from_plugins() -> None:
+    import datetime as dt
+
+    v3 = Named("v3", themisgate_api_versions=lambda ctx: [
+        ApiVersion("v3", "/api/v3", status="deprecated", sunset=dt.date(2026, 12, 31))
+    ])
+    async with plugin_client(v3) as client:
+        response = await client.get("/api")
+    body = response.json()
+    assert body["current"] == "v4"
+    by_name = {v["name"]: v for v in body["versions"]}
+    assert by_name["v3"]["status"] == "deprecated"
+    assert by_name["v3"]["sunset"] == "2026-12-31"
+    assert by_name["v4"]["openapi"] == "/api/v4/openapi.json"
+
+
+async def test_plugin_listing_shows_hooks_and_redacts_secrets(monkeypatch: Any) -> None:
+    monkeypatch.setenv("THEMISGATE_TEST_TOKEN", "super-secret-token-value")
+    plugin = Named("limits", Config=LimitsConfig, themisgate_routes=lambda ctx: [])
+    settings = {
+        "plugins": {"limits": {"token": "inline-secret-value"}},
+        "core": {"themis": {"token": {"env": "THEMISGATE_TEST_TOKEN"}}},
+    }
+    async with plugin_client(plugin, settings=settings) as client:
+        response = await client.get("/-/plugins")
+    assert response.status_code == 200
+    assert "inline-secret-value" not in response.text
+    assert "super-secret-token-value" not in response.text
+    enabled = {p["name"]: p for p in response.json()["enabled"]}
+    assert enabled["limits"]["hooks"] == ["themisgate_routes"]
+    assert enabled["limits"]["settings"]["token"] == "********"
+    assert enabled["core"]["builtin"] is True
+    installed = {p["name"] for p in response.json()["installed"]}
+    assert "hello" in installed
+
+
+async def test_openapi_document_is_served_for_v4() -> None:
+    async with plugin_client() as client:
+        response = await client.get("/api/v4/openapi.json")
+    assert response.status_code == 200
+    assert response.json()["info"]["title"] == "themisgate API"
