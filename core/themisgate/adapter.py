@@ -33,6 +33,7 @@ from .themis.protocol import Embedder, ThemisBackend
 Observer = Callable[[str, dict[str, Any]], AbstractContextManager[Any]]
 Scalar = str | int | float | bool | None
 
+
 class SearchQuery(msgspec.Struct, frozen=True, kw_only=True):
     collection: str
     top_k: int = 10
@@ -209,7 +210,11 @@ class ThemisAdapter:
             started = clock()
             vector = (await self.embed([query.query]))[0]
             steps.append(
-                ExplainStep("embed", _ms(started), {"embedder": self.embedder.name, "dimension": len(vector)})
+                ExplainStep(
+                    "embed",
+                    _ms(started),
+                    {"embedder": self.embedder.name, "dimension": len(vector)},
+                )
             )
         needs_documents = query.include_documents or bool(query.filters)
         fetch_k = query.top_k * self._overfetch if query.filters else query.top_k
@@ -217,22 +222,35 @@ class ThemisAdapter:
         with self.observe("vector_search", attributes) as attrs:
             started = clock()
             hits = await self.backend.search_vectors(vector, fetch_k, query.collection)
-            steps.append(ExplainStep("vector_search", _ms(started), {"k": fetch_k, "candidates": len(hits)}))
+            steps.append(
+                ExplainStep("vector_search", _ms(started), {"k": fetch_k, "candidates": len(hits)})
+            )
             if query.threshold is not None:
                 hits = [h for h in hits if h.score >= query.threshold]
             documents: Mapping[str, Document] = {}
             if needs_documents and hits:
                 started = clock()
-                documents = await self.backend.get_documents(query.collection, [h.key for h in hits])
-                steps.append(ExplainStep("load_documents", _ms(started), {"loaded": len(documents)}))
+                documents = await self.backend.get_documents(
+                    query.collection, [h.key for h in hits]
+                )
+                steps.append(
+                    ExplainStep("load_documents", _ms(started), {"loaded": len(documents)})
+                )
             if query.filters:
                 started = clock()
                 before = len(hits)
                 hits = [h for h in hits if _matches(documents.get(h.key), query.filters)]
                 steps.append(
-                    ExplainStep("filter", _ms(started), {"filters": dict(query.filters), "kept": len(hits), "of": before})
+                    ExplainStep(
+                        "filter",
+                        _ms(started),
+                        {"filters": dict(query.filters), "kept": len(hits), "of": before},
+                    )
                 )
-            results = [_match(h, documents.get(h.key) if query.include_documents else None) for h in hits[: query.top_k]]
+            results = [
+                _match(h, documents.get(h.key) if query.include_documents else None)
+                for h in hits[: query.top_k]
+            ]
             attrs["results.count"] = len(results)
         return SearchOutcome(results, steps if query.explain else None)
 
@@ -265,4 +283,6 @@ def _matches(document: Document | None, filters: Mapping[str, Scalar]) -> bool:
 
 
 def _match(hit: VectorHit, document: Document | None) -> SearchMatch:
-    return SearchMatch(hit.key, hit.collection, round(hit.score, 6), round(hit.distance, 6), document)
+    return SearchMatch(
+        hit.key, hit.collection, round(hit.score, 6), round(hit.distance, 6), document
+    )

@@ -224,13 +224,15 @@ def wrap_middleware(handler: ASGIApp, middleware: Sequence[Middleware]) -> ASGIA
 
 
 def _lifespan(
-    factories: Sequence[Callable[[], AbstractAsyncContextManager[Any]] | AbstractAsyncContextManager[Any]],
+    factories: Sequence[
+        Callable[[], AbstractAsyncContextManager[Any]] | AbstractAsyncContextManager[Any]
+    ],
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def run(_: Litestar) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
             for factory in factories:
-                manager = factory if hasattr(factory, "__aenter__") else factory()  # type: ignore[operator]
+                manager = factory if isinstance(factory, AbstractAsyncContextManager) else factory()
                 await stack.enter_async_context(manager)
             log.info("themisgate started")
             yield

@@ -12,8 +12,8 @@ from litestar.types import ControllerRouterHandler
 
 from .api.system import ROUTES as SYSTEM_ROUTES
 from .context import AppContext
-from .hookspecs import hookimpl
 from .contracts import ApiVersion, Middleware, StatusCheck, StatusReport
+from .hookspecs import hookimpl
 from .requestcontext import REQUEST_CONTEXT_PRIORITY, request_context_factory
 from .themis.errors import ThemisError
 from .themis.protocol import Embedder
@@ -38,7 +38,11 @@ def themisgate_middleware(ctx: AppContext) -> Sequence[Middleware]:
 def themisgate_api_versions(ctx: AppContext) -> Sequence[ApiVersion]:
     return [
         ApiVersion(
-            "v4", V4_PATH, status="current", docs=f"{V4_PATH}/docs", openapi=f"{V4_PATH}/openapi.json"
+            "v4",
+            V4_PATH,
+            status="current",
+            docs=f"{V4_PATH}/docs",
+            openapi=f"{V4_PATH}/openapi.json",
         )
     ]
 

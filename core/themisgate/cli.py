@@ -50,13 +50,16 @@ def cli() -> None:
 @config_option
 @click.option("--host", default=None, help="Interface to bind (default: [core] host).")
 @click.option("--port", type=int, default=None, help="Port (default: [core] port).")
-@click.option("--workers", type=int, default=None, help="Worker processes (default: [core] workers).")
+@click.option(
+    "--workers", type=int, default=None, help="Worker processes (default: [core] workers)."
+)
 @click.option("--reload", is_flag=True, help="Restart when code changes (development).")
 def serve(
     config: str | None, host: str | None, port: int | None, workers: int | None, reload: bool
 ) -> None:
     """Run the API server."""
     import uvicorn
+    from litestar import Litestar
 
     from .app import create_app
 
@@ -66,14 +69,16 @@ def serve(
         # workers (separate processes) read the same file through the environment
         os.environ[CONFIG_ENV] = str(path.resolve())
     try:  # check everything in this process first, so a mistake is reported once
-        create_app(settings)
+        app = create_app(settings)
     except ConfigError as error:
         _fail(error)
     core = settings.core
     workers = workers or core.workers
+    # one process serves the app just built; workers and --reload import it themselves
+    target: Any = app if workers == 1 and not reload else "themisgate.app:create_app_from_env"
     uvicorn.run(
-        "themisgate.app:create_app_from_env",
-        factory=True,
+        target,
+        factory=not isinstance(target, Litestar),
         host=host or core.host,
         port=port or core.port,
         workers=None if reload else workers,
@@ -172,7 +177,11 @@ def config_show(config: str | None) -> None:
         loaded = load_plugins(settings, builtins=BUILTINS)
     except ConfigError as error:
         _fail(error)
-    shown: dict[str, Any] = {"source": settings.source, "core": redacted(settings.core), "plugins": {}}
+    shown: dict[str, Any] = {
+        "source": settings.source,
+        "core": redacted(settings.core),
+        "plugins": {},
+    }
     for info in loaded.ordered:
         if not info.builtin:
             shown["plugins"][info.name] = redacted(info.config) if info.config is not None else {}

@@ -21,7 +21,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -39,24 +39,18 @@ class CoreSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """`[core]`: the server itself."""
 
     host: str = "127.0.0.1"
-    port: int = 8000
-    workers: int = 1
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8000
+    workers: Annotated[int, msgspec.Meta(ge=1)] = 1
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # auto: JSON when stderr is not a terminal, coloured key=value when it is
     log_format: Literal["auto", "json", "console"] = "auto"
     access_log: bool = True
     # larger request bodies are refused with 413 before they are read in full
-    max_body_bytes: int = 4 * 1024 * 1024
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1)] = 4 * 1024 * 1024
     request_id_header: str = "X-Request-ID"
     # the tier of a caller no plugin identified (the core identifies by client IP)
     default_tier: str = "free"
     themis: ThemisSettings = msgspec.field(default_factory=ThemisSettings)
-
-    def __post_init__(self) -> None:
-        if not 0 < self.port < 65536:
-            raise ValueError(f"port must be 1..65535, found {self.port}")
-        if self.workers < 1:
-            raise ValueError(f"workers must be at least 1, found {self.workers}")
 
 
 class PluginTable(msgspec.Struct, frozen=True):
@@ -217,7 +211,9 @@ def _redact(value: Any) -> Any:
         return value.describe()
     if isinstance(value, dict):
         return {
-            k: REDACTED if isinstance(v, str) and _SECRET_NAME.search(str(k)) else _redact(v)
+            k: REDACTED
+            if isinstance(v, str) and _SECRET_NAME.search(str(k)) and not v.startswith(REDACTED)
+            else _redact(v)
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):

@@ -88,7 +88,7 @@ class AppContext:
 
     async def identify(self, request: Request[Any, Any, Any]) -> Identity:
         """Who is calling, asked of plugins at most once per request."""
-        state = request.scope.setdefault("state", {})  # type: ignore[typeddict-item]
+        state = request.scope.setdefault("state", {})
         cached = state.get(IDENTITY_STATE_KEY)
         if cached is not None:
             return cached  # type: ignore[no-any-return]

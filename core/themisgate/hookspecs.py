@@ -111,8 +111,8 @@ def themisgate_status(ctx: AppContext) -> Sequence[StatusCheck] | None:
 def themisgate_api_versions(ctx: AppContext) -> Sequence[ApiVersion] | None:
     """API versions this plugin serves, listed by `GET /api` with status and sunset.
 
-        def themisgate_api_versions(ctx):
-            return [ApiVersion("v3", "/api/v3", status="deprecated", sunset=date(2026, 12, 31))]
+    def themisgate_api_versions(ctx):
+        return [ApiVersion("v3", "/api/v3", status="deprecated", sunset=date(2026, 12, 31))]
     """
 
 
@@ -143,10 +143,10 @@ def themisgate_websocket_actions(ctx: AppContext) -> Sequence[Any] | None:
 def themisgate_cli(cli: click.Group) -> None:
     """Add commands to the `themisgate` command line.
 
-        def themisgate_cli(cli):
-            @cli.command()
-            def hello():
-                click.echo("hello")
+    def themisgate_cli(cli):
+        @cli.command()
+        def hello():
+            click.echo("hello")
     """
 
 

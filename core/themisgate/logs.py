@@ -14,8 +14,15 @@ from structlog.types import EventDict, Processor
 
 from .secrets import REDACTED
 
-_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
-_SECRET_KEY = re.compile(r"(token|secret|password|passwd|api_?key|authorization|credential)s?$", re.I)
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+_SECRET_KEY = re.compile(
+    r"(token|secret|password|passwd|api_?key|authorization|credential)s?$", re.I
+)
 
 
 def redact_secrets(_: Any, __: str, event: EventDict) -> EventDict:

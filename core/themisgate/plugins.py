@@ -19,7 +19,7 @@ import importlib.metadata
 import inspect
 import os
 import types
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -92,9 +92,9 @@ class PluginManager(pluggy.PluginManager):
 
     def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
         opts = super().parse_hookimpl_opts(plugin, name)
-        if opts is None and name.startswith(HOOK_PREFIX):
-            if inspect.isroutine(getattr(plugin, name, None)):
-                return cast(pluggy.HookimplOpts, {})
+        is_hook_name = name.startswith(HOOK_PREFIX)
+        if opts is None and is_hook_name and inspect.isroutine(getattr(plugin, name, None)):
+            return cast(pluggy.HookimplOpts, {})
         return opts
 
 
@@ -109,7 +109,7 @@ def new_plugin_manager() -> PluginManager:
 def _trace_hook_calls(pm: PluginManager) -> None:
     trace_log = structlog.get_logger("themisgate.hooks")
 
-    def before(hook_name: str, impls: Sequence[pluggy.HookImpl], kwargs: dict[str, Any]) -> None:
+    def before(hook_name: str, impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, Any]) -> None:
         plugins = [impl.plugin_name for impl in impls]
         trace_log.info("hook call", hook=hook_name, plugins=plugins, kwargs=repr(kwargs))
 
@@ -117,7 +117,7 @@ def _trace_hook_calls(pm: PluginManager) -> None:
         outcome: pluggy.Result[Any],
         hook_name: str,
         impls: Sequence[pluggy.HookImpl],
-        kwargs: dict[str, Any],
+        kwargs: Mapping[str, Any],
     ) -> None:
         error = outcome.exception
         trace_log.info(
@@ -139,9 +139,9 @@ def unknown_hooks(plugin: object) -> list[str]:
     known = set(known_hooks())
     found = []
     for attr in dir(plugin):
-        if attr.startswith(HOOK_PREFIX) and attr not in known:
-            if inspect.isroutine(getattr(plugin, attr, None)):
-                found.append(attr)
+        looks_like_hook = attr.startswith(HOOK_PREFIX) and attr not in known
+        if looks_like_hook and inspect.isroutine(getattr(plugin, attr, None)):
+            found.append(attr)
     return found
 
 

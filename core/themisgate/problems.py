@@ -82,7 +82,7 @@ def problem_response(
     }
     if request is not None:
         body["instance"] = request.url.path
-        request_id = request.scope.get(REQUEST_ID_SCOPE_KEY)  # type: ignore[misc]
+        request_id = request.scope.get(REQUEST_ID_SCOPE_KEY)
         if request_id:
             body["request_id"] = request_id
     if extensions:
@@ -102,7 +102,9 @@ def _validation_errors(extra: Any) -> list[dict[str, Any]]:
     for item in extra if isinstance(extra, list) else []:
         if isinstance(item, dict):
             message = str(item.get("message", "")).replace("`", "")
-            errors.append({"field": item.get("key"), "source": item.get("source"), "message": message})
+            errors.append(
+                {"field": item.get("key"), "source": item.get("source"), "message": message}
+            )
     return errors
 
 
@@ -152,9 +154,7 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
             headers["Retry-After"] = str(max(1, round(exc.retry_after)))
         if exc.status_code >= 500:
             log.warning("themis error", problem=exc.problem, detail=exc.message)
-        return problem_response(
-            request, exc.status_code, exc.problem, exc.message, headers=headers
-        )
+        return problem_response(request, exc.status_code, exc.problem, exc.message, headers=headers)
     log.exception("unhandled error", path=request.url.path, method=request.method)
     return problem_response(
         request,

@@ -47,10 +47,10 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            if self.log_access and scope["type"] == "http":
+            if self.log_access and scope["type"] == "http":  # type: ignore[comparison-overlap]
                 access_log.info(
                     "request",
-                    method=scope["method"],
+                    method=scope.get("method"),
                     path=scope["path"],
                     status=status,
                     duration_ms=round((time.perf_counter() - started) * 1000, 3),

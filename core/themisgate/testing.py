@@ -3,9 +3,10 @@
     from themisgate.testing import plugin_client
 
     async def test_greets():
-        async with plugin_client(my_plugin, settings={"plugins": {"hello": {"greeting": "hi"}}}) as client:
-            response = await client.get("/hello")
-        assert response.json() == {"message": "hi"}
+        settings = {"plugins": {"hello": {"greeting": "Hi"}}}
+        async with plugin_client(themisgate_hello, settings=settings) as client:
+            response = await client.get("/hello/you")
+        assert response.json() == {"message": "Hi, you!"}
 
 The app runs on the embedded ThemisDB in memory, with the hashing embedder, and its
 lifespan (start-up and shutdown hooks) runs around the block.

@@ -76,5 +76,3 @@ def middleware_plugin(name: str, priority: int, seen: list[str]) -> Named:
         Middleware(name, priority, factory)
     ]
     return plugin
-
-

@@ -12,7 +12,15 @@ from litestar.params import JSONBody
 from themisgate import ApiVersion
 from themisgate.testing import plugin_client
 
-from .plugin_fixtures import LimitsConfig, Named, Order, boom, middleware_plugin, routes_plugin, status_plugin
+from .plugin_fixtures import (
+    LimitsConfig,
+    Named,
+    Order,
+    boom,
+    middleware_plugin,
+    routes_plugin,
+    status_plugin,
+)
 
 PROBLEM = "application/problem+json"
 
@@ -28,7 +36,8 @@ def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
     body: dict[str, Any] = response.json()
     assert body["type"] == f"urn:themisgate:problem:{slug}"
     assert body["status"] == status
-    assert body["title"] and body["detail"]
+    assert body["title"]
+    assert body["detail"]
     assert body["request_id"] == response.headers["x-request-id"]
     return body
 
@@ -52,7 +61,9 @@ async def test_wrong_method_is_a_405_problem_with_allow() -> None:
 async def test_invalid_body_is_a_422_problem_naming_the_field() -> None:
     async with plugin_client(routes_plugin("orders", create_order)) as client:
         response = await client.post("/orders", json={"quantity": "three", "item": "tea"})
-        malformed = await client.post("/orders", content=b"{not json", headers={"content-type": "application/json"})
+        malformed = await client.post(
+            "/orders", content=b"{not json", headers={"content-type": "application/json"}
+        )
     body = assert_problem(response, 422, "validation-error")
     assert body["errors"][0]["field"] == "quantity"
     assert "expected int" in body["errors"][0]["message"].lower()
@@ -72,7 +83,8 @@ async def test_oversized_body_is_a_413_problem() -> None:
     settings = {"core": {"max_body_bytes": 1024}}
     async with plugin_client(routes_plugin("orders", create_order), settings=settings) as client:
         response = await client.post(
-            "/orders", content=b'{"quantity": 1, "item": "' + b"x" * 4096 + b'"}',
+            "/orders",
+            content=b'{"quantity": 1, "item": "' + b"x" * 4096 + b'"}',
             headers={"content-type": "application/json"},
         )
     assert_problem(response, 413, "payload-too-large")
@@ -118,7 +130,11 @@ def closed_port() -> int:
 async def test_ready_is_503_when_themisdb_is_unreachable() -> None:
     settings = {
         "core": {
-            "themis": {"backend": "http", "url": f"http://127.0.0.1:{closed_port()}", "connect_timeout": 0.5}
+            "themis": {
+                "backend": "http",
+                "url": f"http://127.0.0.1:{closed_port()}",
+                "connect_timeout": 0.5,
+            }
         }
     }
     async with plugin_client(settings=settings) as client:
@@ -128,7 +144,8 @@ async def test_ready_is_503_when_themisdb_is_unreachable() -> None:
     body = response.json()
     assert body["status"] == "unavailable"
     (check,) = [c for c in body["checks"] if c["name"] == "themisdb"]
-    assert check["ok"] is False and check["required"] is True
+    assert check["ok"] is False
+    assert check["required"] is True
 
 
 async def test_ready_aggregates_plugin_checks_required_and_optional() -> None:
@@ -148,9 +165,12 @@ async def test_ready_aggregates_plugin_checks_required_and_optional() -> None:
 async def test_api_lists_versions_from_plugins() -> None:
     import datetime as dt
 
-    v3 = Named("v3", themisgate_api_versions=lambda ctx: [
-        ApiVersion("v3", "/api/v3", status="deprecated", sunset=dt.date(2026, 12, 31))
-    ])
+    v3 = Named(
+        "v3",
+        themisgate_api_versions=lambda ctx: [
+            ApiVersion("v3", "/api/v3", status="deprecated", sunset=dt.date(2026, 12, 31))
+        ],
+    )
     async with plugin_client(v3) as client:
         response = await client.get("/api")
     body = response.json()

@@ -60,11 +60,11 @@ def test_missing_file_given_explicitly(tmp_path: Path) -> None:
         load_settings(tmp_path / "nope.toml", environ={})
 
 
-def test_post_init_checks_are_reported_with_the_key(tmp_path: Path) -> None:
+def test_range_checks_are_reported_with_the_key(tmp_path: Path) -> None:
     path = write(tmp_path, "[core]\nport = 70000\n")
     with pytest.raises(ConfigError) as caught:
         load_settings(path, environ={})
-    assert "port must be 1..65535, found 70000" in messages(caught.value)[0]
+    assert messages(caught.value) == [f"{path}: [core] port: expected int <= 65535; found 70000"]
 
 
 def test_environment_overrides_are_typed_and_named_in_errors(tmp_path: Path) -> None:
@@ -123,7 +123,9 @@ def test_plugin_table_loader_flags_must_be_booleans(tmp_path: Path) -> None:
     path = write(tmp_path, '[plugins.hello]\nenabled = "yes"\n')
     with pytest.raises(ConfigError) as caught:
         load_settings(path, environ={})
-    assert "[plugins.hello] enabled: expected true or false; found 'yes'" in messages(caught.value)[0]
+    assert (
+        "[plugins.hello] enabled: expected true or false; found 'yes'" in messages(caught.value)[0]
+    )
 
 
 def test_unknown_top_level_table(tmp_path: Path) -> None:

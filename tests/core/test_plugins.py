@@ -44,7 +44,8 @@ def test_unknown_plugin_lists_installed_ones_and_the_distribution() -> None:
     text = str(problem)
     assert "[plugins.graphqll]" in text
     assert "plugin 'graphqll' is not installed" in text
-    assert "installed plugins: " in text and "hello" in text
+    assert "installed plugins: " in text
+    assert "hello" in text
     assert "pip install themisgate-graphqll" in text
 
 
@@ -76,7 +77,9 @@ def test_plugin_config_is_typed_and_reaches_hooks() -> None:
 
 def test_plugin_without_config_rejects_settings() -> None:
     settings = make_settings({"plugins": {"bare": {"colour": "blue"}}})
-    with pytest.raises(ConfigError, match=r"\[plugins.bare\] colour: unknown key; this plugin takes no settings"):
+    with pytest.raises(
+        ConfigError, match=r"\[plugins.bare\] colour: unknown key; this plugin takes no settings"
+    ):
         load_plugins(settings, direct=[Named("bare")])
 
 
@@ -89,7 +92,9 @@ def test_requires_cycle_is_an_error_naming_the_cycle() -> None:
 
 def test_missing_or_disabled_requirement_names_both_plugins() -> None:
     needs = Named("graphs", requires=["auth"])
-    with pytest.raises(ConfigError, match="plugin 'graphs' requires plugin 'auth', which is not enabled"):
+    with pytest.raises(
+        ConfigError, match="plugin 'graphs' requires plugin 'auth', which is not enabled"
+    ):
         load_plugins(make_settings(), direct=[needs])
     settings = make_settings({"plugins": {"hello": {"enabled": False}}})
     needs_hello = Named("greeter", requires=["hello"])
@@ -111,7 +116,9 @@ def test_misspelled_hook_names_plugin_and_hook() -> None:
     with pytest.raises(ConfigError) as caught:
         load_plugins(make_settings(), direct=[plugin])
     text = str(caught.value)
-    assert "plugin 'typo' has unknown hook themisgate_routs; did you mean themisgate_routes?" in text
+    assert (
+        "plugin 'typo' has unknown hook themisgate_routs; did you mean themisgate_routes?" in text
+    )
 
 
 def test_optional_plugin_with_bad_settings_is_skipped_not_fatal() -> None:

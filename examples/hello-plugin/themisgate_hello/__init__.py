@@ -15,6 +15,7 @@ from typing import Any
 import click
 import msgspec
 from litestar import get
+from litestar.params import FromPath
 
 from themisgate import AppContext, Ctx, hookimpl
 
@@ -25,7 +26,7 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 @get("/hello/{name:str}", opt={"scope": "read"})
-async def hello(ctx: Ctx, name: str) -> dict[str, Any]:
+async def hello(ctx: Ctx, name: FromPath[str]) -> dict[str, Any]:
     config: Config = ctx.config("hello")
     return {"message": f"{config.greeting}, {name}{config.punctuation}"}
 

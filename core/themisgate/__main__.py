@@ -1,0 +1,5 @@
+"""`python -m themisgate` is the `themisgate` command."""
+
+from .cli import main
+
+main()
