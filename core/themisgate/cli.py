@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -207,6 +208,71 @@ def themis_lite(
     if token_env and not token:
         raise click.UsageError(f"environment variable {token_env} is not set")
     asyncio.run(serve_lite(path or settings.core.themis.path, host=host, port=port, token=token))
+
+
+@cli.command("load")
+@config_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--collection", required=True, help="Collection to load into.")
+@click.option("--key-field", default="id", show_default=True, help="Field holding each key.")
+@click.option("--text-field", default="text", show_default=True, help="Field to embed.")
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1, 1000))
+@click.option(
+    "--on-error",
+    type=click.Choice(["skip", "abort"]),
+    default="skip",
+    show_default=True,
+    help="What a bad line does: reported and skipped, or stops the load.",
+)
+def load(
+    config: str | None,
+    file: Path,
+    collection: str,
+    key_field: str,
+    text_field: str,
+    batch_size: int,
+    on_error: str,
+) -> None:
+    """Import documents from a JSON Lines FILE, embedding their text, in batches."""
+    import asyncio
+
+    from .app import create_app
+    from .loader import LoadAborted, load_jsonl
+
+    settings = _settings(config)
+    try:
+        adapter = create_app(settings).state["themisgate"].adapter
+    except ConfigError as error:
+        _fail(error)
+
+    async def run() -> Any:
+        await adapter.start()
+        try:
+            with click.progressbar(length=file.stat().st_size, label=f"loading {file.name}") as bar:
+                return await load_jsonl(
+                    adapter,
+                    file,
+                    collection,
+                    key_field=key_field,
+                    text_field=text_field,
+                    batch_size=batch_size,
+                    on_error="abort" if on_error == "abort" else "skip",
+                    progress=bar.update,
+                )
+        finally:
+            await adapter.close()
+
+    try:
+        summary = asyncio.run(run())
+    except LoadAborted as aborted:
+        click.echo(f"{file}:{aborted.bad.line}: {aborted.bad.reason} (load stopped)", err=True)
+        sys.exit(1)
+    for bad in summary.skipped:
+        click.echo(f"{file}:{bad.line}: skipped: {bad.reason}", err=True)
+    click.echo(
+        f"loaded {summary.loaded} documents into {collection!r} in {summary.seconds:.2f}s; "
+        f"skipped {len(summary.skipped)} bad lines"
+    )
 
 
 def _config_from_argv(argv: list[str]) -> str | None:
