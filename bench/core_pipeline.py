@@ -12,9 +12,9 @@ import argparse
 import asyncio
 from typing import Any
 
+from asgi_driver import per_request_seconds, with_lifespan
 from litestar import Litestar, get
 
-from asgi_driver import per_request_seconds, with_lifespan
 from themisgate.testing import make_app
 
 

@@ -245,10 +245,12 @@ def load(
     except ConfigError as error:
         _fail(error)
 
+    size = file.stat().st_size
+
     async def run() -> Any:
         await adapter.start()
         try:
-            with click.progressbar(length=file.stat().st_size, label=f"loading {file.name}") as bar:
+            with click.progressbar(length=size, label=f"loading {file.name}") as bar:
                 return await load_jsonl(
                     adapter,
                     file,

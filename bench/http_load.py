@@ -1,0 +1,90 @@
+"""Shared helpers for benchmarks that load a real server over loopback with wrk.
+
+wrk comes from Debian's package of that name (`apt-get install wrk`). Every server runs
+in its own process on 127.0.0.1; load is bounded in time and connections.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def server(command: list[str], port: int, cwd: Path, health: str = "/health") -> Iterator[str]:
+    """Start `command`, wait for `health` to answer 200, yield the base URL, stop it."""
+    process = subprocess.Popen(
+        command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"{command} exited with {process.returncode}")
+            try:
+                if httpx.get(base + health, timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{command} did not start")
+            time.sleep(0.05)
+        yield base
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+
+
+def uvicorn_command(target: str, port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "uvicorn", target, "--port", str(port),
+        "--log-level", "warning", "--no-access-log", "--loop", "uvloop", "--http", "httptools",
+    ]
+
+
+class WrkResult:
+    def __init__(self, rps: float, p50_ms: float, p99_ms: float) -> None:
+        self.rps, self.p50_ms, self.p99_ms = rps, p50_ms, p99_ms
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.match(r"([\d.]+)(us|ms|s)", text)
+    if not match:
+        raise ValueError(text)
+    return float(match[1]) * _UNITS[match[2]]
+
+
+def wrk(url: str, seconds: int = 5, connections: int = 16, threads: int = 1) -> WrkResult:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M)[1])  # type: ignore[index]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M)[1])  # type: ignore[index]
+    if "Non-2xx" in out:
+        raise SystemExit(f"{url} answered non-2xx under load:\n{out}")
+    return WrkResult(rps, p50, p99)
