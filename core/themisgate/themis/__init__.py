@@ -2,6 +2,7 @@
 
 from .errors import (
     DimensionMismatch,
+    EmbedderError,
     EmbedderUnavailable,
     ThemisAuthError,
     ThemisBadRequest,
@@ -13,6 +14,7 @@ from .errors import (
     ThemisRateLimited,
     ThemisServerError,
     ThemisUnavailable,
+    ThemisUnsupported,
 )
 from .models import (
     Direction,
@@ -35,6 +37,7 @@ __all__ = [
     "Document",
     "Edge",
     "Embedder",
+    "EmbedderError",
     "EmbedderSettings",
     "EmbedderUnavailable",
     "Health",
@@ -51,6 +54,7 @@ __all__ = [
     "ThemisServerError",
     "ThemisSettings",
     "ThemisUnavailable",
+    "ThemisUnsupported",
     "Traversal",
     "TraversalQuery",
     "UpsertResult",

@@ -37,6 +37,13 @@ class DimensionMismatch(ThemisBadRequest):
         self.got = got
 
 
+class ThemisUnsupported(ThemisBadRequest):
+    """This backend or server cannot do what was asked (e.g. an inbound traversal over the
+    wire API's outbound-only `/graph/traverse`); the same request may work elsewhere."""
+
+    problem = "themis-unsupported"
+
+
 class ThemisNotFound(ThemisError):
     status_code = 404
     problem = "not-found"
@@ -100,3 +107,11 @@ class EmbedderUnavailable(ThemisUnavailable):
     """The embedding service is down or timed out."""
 
     problem = "embedder-unavailable"
+
+
+class EmbedderError(ThemisError):
+    """The embedding service answered, but not usefully: a refused key, an unknown model, or
+    vectors of another dimension than `[core.themis.embedder] dimension`."""
+
+    status_code = 502
+    problem = "embedder-error"

@@ -23,6 +23,7 @@ from themisgate.themis import (
     ThemisProtocolError,
     ThemisSettings,
     ThemisUnsupported,
+    TraversalQuery,
     VectorHit,
     VectorItem,
 )
@@ -132,6 +133,8 @@ async def test_collection_search_keeps_its_prefix_and_truncates_to_k() -> None:
     ]
 
     def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/capabilities":
+            return httpx.Response(200, json={"server": {"version": "1.0.0"}})
         sent.append(body_of(request))
         return httpx.Response(200, json={"results": results, "k": 8, "count": 5})
 
@@ -286,3 +289,44 @@ async def test_keys_are_quoted_in_the_path() -> None:
         await backend.get_document("users", "../../etc/passwd")
         await backend.get_document("users", "a b?c#d")
     assert paths == ["/entities/users:..%2F..%2Fetc%2Fpasswd", "/entities/users:a%20b%3Fc%23d"]
+
+
+async def test_options_a_server_advertises_are_sent_instead_of_refused() -> None:
+    """themis-lite advertises inbound traversal, edge types, min_depth and a collection
+    filter in /api/capabilities; the backend then sends them, asking only once."""
+    sent: list[tuple[str, Any]] = []
+    capabilities = {
+        "graph": {"directions": ["out", "in", "any"], "min_depth": True, "edge_type_filter": True},
+        "vector": {"collection_filter": True},
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            sent.append((request.url.path, None))
+            return httpx.Response(200, json=capabilities)
+        sent.append((request.url.path, body_of(request)))
+        if request.url.path == "/graph/traverse":
+            return httpx.Response(200, json={"visited": ["users:bob"], "visited_count": 1})
+        return httpx.Response(200, json={"results": [{"pk": "users:a", "distance": 0.1}]})
+
+    async with backend_answering(handler) as backend:
+        inbound = await backend.traverse(
+            TraversalQuery("users:carol", max_depth=2, min_depth=1, direction="in")
+        )
+        typed = await backend.traverse(TraversalQuery("users:a", max_depth=3, edge_type="knows"))
+        hits = await backend.search_vectors([1.0, 0.0], 5, collection="users")
+    assert inbound.vertices == ["users:bob"]
+    assert typed.vertices == ["users:bob"]
+    assert hits == [VectorHit("users", "a", 0.1)]
+    assert sent == [
+        ("/api/capabilities", None),
+        (
+            "/graph/traverse",
+            {"start_vertex": "users:carol", "max_depth": 2, "direction": "in", "min_depth": 1},
+        ),
+        (
+            "/graph/traverse",
+            {"start_vertex": "users:a", "max_depth": 3, "edge_type": "knows", "min_depth": 0},
+        ),
+        ("/vector/search", {"vector": [1.0, 0.0], "k": 5, "collection": "users"}),
+    ]

@@ -264,7 +264,9 @@ async def test_collection_search_overfetches_and_keeps_only_its_prefix(recording
     async with replayed(recording, overfetch_factor=2) as (backend, replay):
         hits = await backend.search_vectors([1.0, 0.0, 0.0, 0.0], 1, collection="users")
     assert hits == []  # v1 and v3 are not `users:` pks
-    assert replay.served[0].body == {"vector": [1.0, 0.0, 0.0, 0.0], "k": 2}
+    # the released server advertises no collection filter: it is asked for k * overfetch
+    assert replay.names == ["capabilities", "vector_search_k2"]
+    assert replay.served[1].body == {"vector": [1.0, 0.0, 0.0, 0.0], "k": 2}
 
 
 @BOTH
@@ -338,12 +340,14 @@ async def test_traversal(recording: str) -> None:
     assert unknown.vertices == ["zed"]
     assert without_start.vertices == ["bob", "carol"]
     assert (one.edges, one.paths) == ([], [])
-    # the negative depth (a 500 "Traversal failed" on the server) was never sent
+    # the negative depth (a 500 "Traversal failed" on the server) was never sent; for the
+    # inbound and typed traversals the backend asked once what the server can do, and refused
     assert replay.names == [
         "graph_traverse_depth1",
         "graph_traverse_depth3",
         "graph_traverse_unknown_vertex",
         "graph_traverse_depth1",
+        "capabilities",
     ]
 
 

@@ -22,6 +22,7 @@ import pytest
 from themisgate.themis import (
     Edge,
     ThemisBadRequest,
+    ThemisError,
     ThemisRateLimited,
     ThemisServerError,
     ThemisSettings,
@@ -268,6 +269,15 @@ async def test_a_rate_limited_write_is_not_retried() -> None:
 # --- the circuit breaker ------------------------------------------------------------------
 
 
+async def reached(event: asyncio.Event, task: asyncio.Task[Any]) -> None:
+    """Wait until `event` is set, failing (not hanging) if `task` ends first."""
+    waiter = asyncio.create_task(event.wait())
+    await asyncio.wait([waiter, task], return_when=asyncio.FIRST_COMPLETED)
+    if not event.is_set():
+        waiter.cancel()
+        pytest.fail(f"the request ended before reaching the transport: {task.exception()!r}")
+
+
 async def test_breaker_opens_after_threshold_and_then_fails_fast() -> None:
     clock = FakeClock()
     transport = Counting(connect_error)
@@ -291,19 +301,27 @@ async def test_breaker_opens_after_threshold_and_then_fails_fast() -> None:
     assert status_report["consecutive_failures"] == 3
 
 
-async def test_5xx_open_the_breaker_but_4xx_do_not() -> None:
+async def test_unwell_server_answers_open_the_breaker_but_4xx_and_plain_500_do_not() -> None:
     bad_request = Counting(status(400))
     async with backend_with(bad_request, retries=0, threshold=3) as backend:
         for _ in range(10):
             with pytest.raises(ThemisBadRequest):
                 await backend.get_document("users", "alice")
         assert backend.state == "closed"
-    server_error = Counting(status(500))
-    async with backend_with(server_error, retries=0, threshold=3) as backend:
-        for _ in range(3):
+    # the real server answers 500 deterministically for some requests (a vector's entity)
+    plain_500 = Counting(status(500))
+    async with backend_with(plain_500, retries=0, threshold=3) as backend:
+        for _ in range(10):
             with pytest.raises(ThemisServerError):
                 await backend.get_document("users", "alice")
-        assert backend.state == "open"
+        assert backend.state == "closed"
+    for unwell in (502, 503, 504):
+        server_error = Counting(status(unwell))
+        async with backend_with(server_error, retries=0, threshold=3) as backend:
+            for _ in range(3):
+                with pytest.raises(ThemisError):
+                    await backend.get_document("users", "alice")
+            assert backend.state == "open", unwell
 
 
 async def test_half_open_probe_success_closes_the_breaker() -> None:
@@ -351,6 +369,8 @@ async def test_only_one_probe_goes_through_while_half_open() -> None:
     failing = True
 
     async def slow_ok(request: httpx.Request) -> httpx.Response:
+        if entered.is_set():
+            raise AssertionError("a second request reached the transport while half-open")
         entered.set()
         await release.wait()
         return OK_DOCUMENT
@@ -365,10 +385,12 @@ async def test_only_one_probe_goes_through_while_half_open() -> None:
         clock.now += 5.0
         failing = False
         probe = asyncio.create_task(backend.get_document("users", "alice"))
-        await entered.wait()
-        with pytest.raises(CircuitOpen, match="probe"):
-            await backend.get_document("users", "bob")
-        release.set()
+        try:
+            await reached(entered, probe)
+            with pytest.raises(CircuitOpen, match="probe"):
+                await backend.get_document("users", "bob")
+        finally:
+            release.set()
         assert await probe == {"name": "Alice"}
         assert backend.state == "closed"
     assert transport.total == 2
@@ -390,7 +412,7 @@ async def test_a_cancelled_probe_does_not_wedge_the_breaker() -> None:
             await backend.get_document("users", "alice")
         clock.now += 5.0
         probe = asyncio.create_task(backend.get_document("users", "alice"))
-        await probing.wait()
+        await reached(probing, probe)
         probe.cancel()
         with pytest.raises(asyncio.CancelledError):
             await probe

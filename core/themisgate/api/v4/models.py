@@ -10,8 +10,11 @@ import msgspec
 Collection = Annotated[
     str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 ]
+# No ':' in keys: on the wire a vector of `coll:key` is stored as the entity
+# `documents:coll:key`, which a document keyed `coll:key` in a collection named `documents`
+# would overwrite.
 Key = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=512, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.:@-]*$")
+    str, msgspec.Meta(min_length=1, max_length=512, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.@-]*$")
 ]
 Scalar = str | int | float | bool | None
 Vector = Annotated[list[float], msgspec.Meta(min_length=1, max_length=8192)]
