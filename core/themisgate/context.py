@@ -43,7 +43,13 @@ class AppContext:
         self._adapter: ThemisAdapter | None = None
         # what the system routes serve, computed once by create_app()
         self.system: SystemFacts | None = None
-        self._has_event = has_implementations(pm, "themisgate_event")
+        # events go to each listener on its own, so one failing listener cannot keep the
+        # event from the others (a pluggy call stops at the first exception)
+        self._event_listeners = [
+            (impl.plugin_name, impl.function, tuple(impl.argnames))
+            for impl in reversed(pm.hook.themisgate_event.get_hookimpls())
+        ]
+        self._has_event = bool(self._event_listeners)
         self._has_rate_limit = has_implementations(pm, "themisgate_rate_limit")
         self._has_identify = has_implementations(pm, "themisgate_identify")
 
@@ -70,12 +76,12 @@ class AppContext:
 
     def emit(self, name: str, payload: dict[str, Any]) -> None:
         """Send an event to every plugin implementing `themisgate_event`; never raises."""
-        if not self._has_event:
-            return
-        try:
-            self.hooks.themisgate_event(name=name, payload=payload)
-        except Exception:
-            log.exception("event handler failed", event=name)
+        arguments = {"name": name, "payload": payload}
+        for plugin, listener, argnames in self._event_listeners:
+            try:
+                listener(**{arg: arguments[arg] for arg in argnames})
+            except Exception:
+                log.exception("event listener failed", plugin=plugin, event_name=name)
 
     async def rate_limit(self, identity: Identity, key: str, cost: int = 1) -> RateDecision:
         """Charge `cost` for `key` to `identity`; allowed when no plugin limits rates."""
