@@ -54,7 +54,9 @@ def test_per_call_hooks_nobody_implements_are_skipped() -> None:
     app = make_app()
     ctx = app.state["themisgate"]
     assert ctx.adapter._observer is None
-    assert not ctx._has_event and not ctx._has_identify and not ctx._has_rate_limit
+    assert not ctx._has_event
+    assert not ctx._has_identify
+    assert not ctx._has_rate_limit
 
 
 @get("/whoami")
