@@ -15,7 +15,6 @@ import tempfile
 from pathlib import Path
 
 import httpx
-
 from http_load import free_port, server, uvicorn_command, wrk
 
 BARE_APP = """
@@ -41,7 +40,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp())
     (work / "bare_app.py").write_text(BARE_APP)
     (work / "plugins.toml").write_text(
-        f'[core]\naccess_log = false\nlog_level = "warning"\n[core.themis]\npath = "{work / "db.sqlite"}"\n'
+        '[core]\naccess_log = false\nlog_level = "warning"\n'
+        f'[core.themis]\npath = "{work / "db.sqlite"}"\n'
     )
 
     port = free_port()
@@ -56,10 +56,13 @@ def main() -> None:
         gate = wrk(f"{base}/api/v4/themis/documents/docs/d1", args.seconds, args.connections)
 
     print(f"{'server':<34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
-    print(f"{'bare litestar, constant dict':<34} {bare.rps:>9.0f} {bare.p50_ms:>8.2f} {bare.p99_ms:>8.2f}")
-    print(f"{'themisgate GET document':<34} {gate.rps:>9.0f} {gate.p50_ms:>8.2f} {gate.p99_ms:>8.2f}")
-    print(f"\nthroughput ratio {gate.rps / bare.rps:.2f}x bare (target >= 0.5x); "
-          f"p99 ratio {gate.p99_ms / bare.p99_ms:.2f}x")
+    for label, result in (
+        ("bare litestar, constant dict", bare),
+        ("themisgate GET document", gate),
+    ):
+        print(f"{label:<34} {result.rps:>9.0f} {result.p50_ms:>8.2f} {result.p99_ms:>8.2f}")
+    ratio, p99 = gate.rps / bare.rps, gate.p99_ms / bare.p99_ms
+    print(f"\nthroughput ratio {ratio:.2f}x bare (target >= 0.5x); p99 ratio {p99:.2f}x")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,11 @@ def free_port() -> int:
 def server(command: list[str], port: int, cwd: Path, health: str = "/health") -> Iterator[str]:
     """Start `command`, wait for `health` to answer 200, yield the base URL, stop it."""
     process = subprocess.Popen(
-        command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        command,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -55,8 +59,19 @@ def server(command: list[str], port: int, cwd: Path, health: str = "/health") ->
 
 def uvicorn_command(target: str, port: int) -> list[str]:
     return [
-        sys.executable, "-m", "uvicorn", target, "--port", str(port),
-        "--log-level", "warning", "--no-access-log", "--loop", "uvloop", "--http", "httptools",
+        sys.executable,
+        "-m",
+        "uvicorn",
+        target,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
     ]
 
 
@@ -80,7 +95,9 @@ def wrk(url: str, seconds: int = 5, connections: int = 16, threads: int = 1) -> 
         raise SystemExit("wrk is needed: apt-get install wrk")
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M)[1])  # type: ignore[index]

@@ -201,7 +201,7 @@ def themis_lite(
     """Serve the embedded engine over ThemisDB's wire API (for clients and tests)."""
     import asyncio
 
-    from .themis.wire_server import serve_lite
+    from .themis.lite import serve_lite
 
     settings = _settings(config)
     token = os.environ.get(token_env) if token_env else None

@@ -1,0 +1,1 @@
+"""Helpers shared by test folders: real server processes on loopback."""
