@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import httpx
+from http_load import free_port
 
 BARE_APP = """
 from litestar import Litestar, get
@@ -31,12 +31,6 @@ async def health() -> dict[str, str]:
 
 app = Litestar([health])
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def time_to_first_200(command: list[str], port: int, cwd: Path) -> float:

@@ -220,26 +220,23 @@ def load_plugins(
     for name, table in settings.plugins.items():
         if name in direct_names or not table.enabled:
             continue  # a disabled plugin is never imported
-        where = f"plugins.{name}"
-        ep = installed.get(name)
-        if ep is None:
-            message = _not_installed(name, installed)
-            if table.optional:
+
+        def cannot_load(message: str, name: str = name, optional: bool = table.optional) -> None:
+            if optional:
                 skipped.append(SkippedPlugin(name, message))
                 log.warning("optional plugin skipped", plugin=name, reason=message)
             else:
-                problems.append(Problem(settings.source, where, None, message))
+                problems.append(Problem(settings.source, f"plugins.{name}", None, message))
+
+        ep = installed.get(name)
+        if ep is None:
+            cannot_load(_not_installed(name, installed))
             continue
         dist, version = distribution_of(ep)
         try:
             module = ep.load()
         except Exception as exc:
-            message = f"plugin {name!r} ({dist or ep.value}) failed to import: {exc!r}"
-            if table.optional:
-                skipped.append(SkippedPlugin(name, message))
-                log.warning("optional plugin skipped", plugin=name, reason=message)
-            else:
-                problems.append(Problem(settings.source, where, None, message))
+            cannot_load(f"plugin {name!r} ({dist or ep.value}) failed to import: {exc!r}")
             continue
         info = PluginInfo(
             name=name, module=module, distribution=dist, version=version, optional=table.optional

@@ -3,12 +3,12 @@ liveness, readiness, API versions and the plugin listing."""
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 from litestar import post
 from litestar.params import JSONBody
 
+from tests.support.processes import free_port
 from themisgate import ApiVersion
 from themisgate.testing import plugin_client
 
@@ -121,18 +121,12 @@ async def test_health_is_live_without_touching_dependencies() -> None:
     assert isinstance(body["pid"], int)
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_ready_is_503_when_themisdb_is_unreachable() -> None:
     settings = {
         "core": {
             "themis": {
                 "backend": "http",
-                "url": f"http://127.0.0.1:{closed_port()}",
+                "url": f"http://127.0.0.1:{free_port()}",
                 "connect_timeout": 0.5,
             }
         }

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import socket
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from click.testing import CliRunner
 
+from tests.support.processes import THEMISGATE, ServerProcess, free_port, running
 from themisgate.cli import cli
-
-ROOT = Path(__file__).resolve().parents[2]
-THEMISGATE = [sys.executable, "-m", "themisgate"]
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -80,63 +72,20 @@ def test_plugins_list_json_shows_installed_and_enabled(tmp_path: Path) -> None:
     assert rows["missing"]["installed"] is False
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def serving(args: list[str], cwd: Path) -> Iterator[subprocess.Popen[str]]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [*THEMISGATE, *args],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        yield process
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def wait_for_health(url: str, process: subprocess.Popen[str], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            output = process.stdout.read() if process.stdout else ""
-            raise AssertionError(f"server exited with {process.returncode}:\n{output}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer within {timeout}s")
-
-
 def test_serve_with_two_workers_answers_from_two_processes(tmp_path: Path) -> None:
     port = free_port()
     write(tmp_path, f'[core]\nport = {port}\n[core.themis]\npath = "{tmp_path / "db.sqlite"}"\n')
-    with serving(["serve", "--workers", "2"], cwd=tmp_path) as process:
-        url = f"http://127.0.0.1:{port}/health"
-        wait_for_health(url, process)
+    server = ServerProcess([*THEMISGATE, "serve", "--workers", "2"], port, tmp_path)
+    with running(server):
         pids = set()
         deadline = time.monotonic() + 30
         while len(pids) < 2 and time.monotonic() < deadline:
             # a new connection each time, so the kernel may hand it to either worker
             with httpx.Client(timeout=2) as client:
-                pids.add(client.get(url).json()["pid"])
+                pids.add(client.get(f"{server.url}/health").json()["pid"])
+        supervisor = server.process.pid if server.process else None
     assert len(pids) == 2
-    assert process.pid not in pids  # the supervisor does not serve; its workers do
+    assert supervisor not in pids  # the supervisor does not serve; its workers do
 
 
 def test_serve_refuses_bad_settings_with_the_problem(tmp_path: Path) -> None:

@@ -14,12 +14,12 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.support.recordings import AQL_FIXED, AS_RELEASED, load_recording
 from themisgate.themis import (
     DimensionMismatch,
     Edge,
@@ -37,25 +37,6 @@ from themisgate.themis import (
 )
 from themisgate.themis.http import HttpBackend, RetryPolicy
 from themisgate.themis.http.responses import as_object
-
-# tests/core/themis/<this file>: parents[3] is the repository root; the recordings live in
-# the `shared/` folder beside it (CI puts a copy there next to the fresh clone).
-VECTORS = Path(__file__).resolve().parents[3].parent / "shared" / "themisdb-vectors"
-AS_RELEASED = "server-as-released.json"
-AQL_FIXED = "server-aql-validator-fixed.json"
-
-
-def load_recording(name: str) -> list[dict[str, Any]]:
-    path = VECTORS / name
-    if not path.is_file():
-        pytest.fail(
-            f"recorded ThemisDB exchanges not found: {path} is missing. These tests need the "
-            "folder shared/themisdb-vectors beside the repository's root folder.",
-            pytrace=False,
-        )
-    entries: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
-    assert len(entries) == 114, f"{name} should hold 114 exchanges, it holds {len(entries)}"
-    return entries
 
 
 def normalise(body: Any) -> Any:

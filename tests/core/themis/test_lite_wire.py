@@ -29,14 +29,13 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
+from tests.support.recordings import AS_RELEASED, load_recording
 from themisgate.themis import ThemisSettings, ThemisUnavailable
 from themisgate.themis.embedded import EmbeddedBackend
 from themisgate.themis.lite import MAX_BODY_BYTES, create_lite_app
 
 # tests/core/themis/<this file>: parents[3] is the repository root; the recordings live in
 # the `shared/` folder beside it (CI puts a copy there, next to its fresh clone).
-VECTORS = Path(__file__).resolve().parents[3] / ".." / "shared" / "themisdb-vectors"
-RECORDING = VECTORS / "server-as-released.json"
 # AQL and secondary indexes are a later issue; their entries are not replayed
 NOT_REPLAYED = ("/query/aql", "/api/aql", "/index/")
 # values that differ between any two runs (clocks, counters, versions, threads)
@@ -87,18 +86,6 @@ DEVIATIONS: dict[str, Deviation] = {
         200, "themis-lite adds what it can do (graph, aql, vector metric)", keys="superset"
     ),
 }
-
-
-def load_recording() -> list[dict[str, Any]]:
-    if not RECORDING.is_file():
-        pytest.fail(
-            f"recorded ThemisDB exchanges not found at {RECORDING.resolve()}: these tests "
-            "need the folder shared/themisdb-vectors beside the repository's root folder",
-            pytrace=False,
-        )
-    entries: list[dict[str, Any]] = json.loads(RECORDING.read_text(encoding="utf-8"))
-    assert len(entries) == 114, f"expected 114 recorded exchanges, found {len(entries)}"
-    return entries
 
 
 def request_body(body: Any) -> bytes | None:
@@ -217,7 +204,7 @@ def check_entry(entry: dict[str, Any], response: httpx.Response, ref: Reference)
 
 
 async def test_replay_the_recorded_server(client: httpx.AsyncClient) -> None:
-    entries = load_recording()
+    entries = load_recording(AS_RELEASED)
     replayed = 0
     reference = Reference()
     for entry in entries:
