@@ -22,6 +22,7 @@ from .themis.errors import ThemisError, ThemisUnavailable
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:themisgate:problem:"
 REQUEST_ID_SCOPE_KEY = "themisgate_request_id"
+DEFAULT_RETRY_AFTER = 5.0
 
 log = structlog.get_logger("themisgate.errors")
 
@@ -150,8 +151,10 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         return problem_response(request, status, slug, detail, headers=exc.headers)
     if isinstance(exc, ThemisError):
         headers = {}
-        if isinstance(exc, ThemisUnavailable) and exc.retry_after is not None:
-            headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+        if isinstance(exc, ThemisUnavailable):
+            # every 503 says when to come back: the dependency's own hint, else a short pause
+            wait = exc.retry_after if exc.retry_after is not None else DEFAULT_RETRY_AFTER
+            headers["Retry-After"] = str(max(1, round(wait)))
         if exc.status_code >= 500:
             log.warning("themis error", problem=exc.problem, detail=exc.message)
         return problem_response(request, exc.status_code, exc.problem, exc.message, headers=headers)

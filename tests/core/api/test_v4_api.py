@@ -233,3 +233,34 @@ async def test_openapi_documents_the_v4_routes(client: AsyncTestClient[Litestar]
     schema = spec["paths"]["/api/v4/themis/vectors/search"]["post"]
     assert schema["requestBody"]
     assert "/health" not in spec["paths"]
+
+
+async def test_embedder_down_is_a_503_for_text_while_vectors_keep_working() -> None:
+    from tests.support.processes import free_port
+
+    settings = {
+        "core": {
+            "themis": {
+                "embedder": {
+                    "name": "openai",
+                    "url": f"http://127.0.0.1:{free_port()}/v1",
+                    "timeout": 1.0,
+                }
+            }
+        }
+    }
+    async with plugin_client(settings=settings) as client:
+        items = {"collection": "geo", "items": [{"key": "x", "vector": [1, 0, 0]}]}
+        assert (await client.post(f"{V4}/vectors", json=items)).status_code == 200
+        by_text = await client.post(
+            f"{V4}/vectors/search", json={"collection": "geo", "query": "north"}
+        )
+        by_vector = await client.post(
+            f"{V4}/vectors/search", json={"collection": "geo", "vector": [1, 0, 0]}
+        )
+    assert by_text.status_code == 503
+    assert by_text.json()["type"] == "urn:themisgate:problem:embedder-unavailable"
+    assert int(by_text.headers["retry-after"]) >= 1
+    assert "127.0.0.1" in by_text.json()["detail"]
+    assert by_vector.status_code == 200
+    assert [r["id"] for r in by_vector.json()["results"]] == ["x"]
