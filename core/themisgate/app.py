@@ -23,6 +23,7 @@ from litestar.types import ASGIApp, ControllerRouterHandler
 from . import builtin
 from .adapter import Observer, ThemisAdapter
 from .api.system import SystemFacts
+from .authorization import scope_guard
 from .config import Settings, load_settings, redacted
 from .context import AppContext
 from .contracts import ApiVersion, Middleware, StatusCheck
@@ -66,6 +67,8 @@ def create_app(
 
     routes = _collect_routes(ctx)
     middleware = _collect_middleware(ctx)
+    outer = [m for m in middleware if not m.after_routing]
+    after_routing = [_route_middleware(m) for m in middleware if m.after_routing]
     lifespans = [factory for _, factory in _collect(ctx, "themisgate_lifespan")]
     ctx.system = _system_facts(ctx, loaded)
 
@@ -73,6 +76,8 @@ def create_app(
     app = Litestar(
         route_handlers=routes,
         lifespan=[_lifespan(lifespans)],
+        middleware=after_routing,
+        guards=[scope_guard(ctx)] if ctx.checks_scopes else [],
         dependencies={"ctx": Provide(lambda: ctx, use_cache=True, sync_to_thread=False)},
         exception_handlers={Exception: handle_exception},
         request_max_body_size=settings.core.max_body_bytes,
@@ -86,7 +91,7 @@ def create_app(
         debug=False,
     )
     app.state["themisgate"] = ctx
-    app.asgi_handler = wrap_middleware(app.asgi_handler, middleware)
+    app.asgi_handler = wrap_middleware(app.asgi_handler, outer)
     log.debug(
         "app assembled",
         plugins=[p.name for p in loaded.ordered],
@@ -211,6 +216,15 @@ def _collect_routes(ctx: AppContext) -> list[ControllerRouterHandler]:
 def _collect_middleware(ctx: AppContext) -> list[Middleware]:
     found = [m for _, m in _collect(ctx, "themisgate_middleware") if isinstance(m, Middleware)]
     return sorted(found, key=lambda m: -m.priority)
+
+
+def _route_middleware(middleware: Middleware) -> Callable[..., ASGIApp]:
+    """Litestar calls route middleware as `factory(app=next_app)`."""
+
+    def build(app: ASGIApp) -> ASGIApp:
+        return middleware.factory(app)
+
+    return build
 
 
 def wrap_middleware(handler: ASGIApp, middleware: Sequence[Middleware]) -> ASGIApp:

@@ -11,10 +11,10 @@ import inspect
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import structlog
-from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 
-from .contracts import ALLOW_ALL, Identity, RateDecision
+from .contracts import ALL_SCOPES, ALLOW_ALL, Identity, RateDecision
 from .plugins import PluginInfo, PluginManager, SkippedPlugin, has_implementations
 
 if TYPE_CHECKING:
@@ -92,8 +92,9 @@ class AppContext:
             decision = await decision
         return decision if isinstance(decision, RateDecision) else ALLOW_ALL
 
-    async def identify(self, request: Request[Any, Any, Any]) -> Identity:
-        """Who is calling, asked of plugins at most once per request."""
+    async def identify(self, request: ASGIConnection[Any, Any, Any, Any]) -> Identity:
+        """Who is calling (an HTTP request or a WebSocket), asked of plugins at most once
+        per connection."""
         state = request.scope.setdefault("state", {})
         cached = state.get(IDENTITY_STATE_KEY)
         if cached is not None:
@@ -109,10 +110,18 @@ class AppContext:
         state[IDENTITY_STATE_KEY] = identity
         return identity
 
-    def fallback_identity(self, request: Request[Any, Any, Any]) -> Identity:
+    def fallback_identity(self, request: ASGIConnection[Any, Any, Any, Any]) -> Identity:
+        """With no auth plugin the server is open: the caller is its IP, holding every
+        scope. With one, this is only reached when it did not answer (its own anonymous
+        identity is the usual answer)."""
         client = request.scope.get("client")
         host = client[0] if client else "unknown"
-        return Identity(kind="ip", id=host, tier=self.settings.core.default_tier)
+        scopes = ALL_SCOPES if not self._has_identify else frozenset({"read"})
+        return Identity(kind="ip", id=host, tier=self.settings.core.default_tier, scopes=scopes)
+
+    @property
+    def checks_scopes(self) -> bool:
+        return self._has_identify
 
 
 # How a route handler asks for the context: `async def handler(ctx: Ctx) -> ...`

@@ -13,14 +13,21 @@ from litestar.types import ASGIApp
 Scope = Literal["read", "write", "admin"]
 
 
+ALL_SCOPES: frozenset[str] = frozenset({"read", "write", "admin"})
+
+
 class Identity(msgspec.Struct, frozen=True):
-    """Who is calling: `kind` is "user", "api_key" or "ip"; `id` is stable per caller;
-    `tier` picks rate-limit policies; `scopes` are what the caller may do."""
+    """Who is calling: `kind` is "user", "api_key" or "ip" (anonymous); `id` is stable per
+    caller; `tier` picks rate-limit policies; `scopes` are what the caller may do."""
 
     kind: str
     id: str
     tier: str
     scopes: frozenset[str] = frozenset({"read"})
+
+    @property
+    def anonymous(self) -> bool:
+        return self.kind == "ip"
 
     @property
     def key(self) -> str:
@@ -32,11 +39,18 @@ class Identity(msgspec.Struct, frozen=True):
 
 
 class Middleware(msgspec.Struct, frozen=True):
-    """An ASGI middleware contributed by a plugin: higher `priority` runs first."""
+    """An ASGI middleware contributed by a plugin: higher `priority` runs first.
+
+    By default it wraps the whole app, router included, and sees every request (404s
+    too). With `after_routing=True` it runs only for requests that matched a route, after
+    the router, so `scope["route_handler"]` (its `opt`) and `scope["path_template"]` are
+    known before it calls on: what a per-route rate limit needs. Errors it raises there are
+    answered as problem+json like a handler's."""
 
     name: str
     priority: int
     factory: Callable[[ASGIApp], ASGIApp]
+    after_routing: bool = False
 
 
 class StatusReport(msgspec.Struct, frozen=True):

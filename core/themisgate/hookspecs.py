@@ -34,7 +34,7 @@ import pluggy
 
 if TYPE_CHECKING:
     import click
-    from litestar import Request
+    from litestar.connection import ASGIConnection
     from litestar.types import ControllerRouterHandler
 
     from .context import AppContext
@@ -155,12 +155,22 @@ def themisgate_cli(cli: click.Group) -> None:
 
 @hookspec(firstresult=True)
 def themisgate_identify(
-    request: Request[Any, Any, Any],
+    request: ASGIConnection[Any, Any, Any, Any],
 ) -> Identity | Awaitable[Identity | None] | None:
-    """Who is calling. The first non-None answer wins; with none, the core identifies the
-    caller by client IP with the default tier. May return an awaitable. Raise an HTTP
-    exception (e.g. 401) to refuse bad credentials. Asked at most once per request, and only
-    when something (a rate limit, a scope check, a handler) needs the identity.
+    """Who is calling: `request` is an HTTP request or a WebSocket connection. The first
+    non-None answer wins. May return an awaitable. Raise `ProblemError(401, ...)` to refuse
+    bad credentials — never answer an unknown key with an anonymous identity. Asked at most
+    once per connection, and only when something (a rate limit, a scope check, a handler)
+    needs the identity.
+
+    As soon as one plugin implements this hook, the core checks each route's
+    `opt["scope"]` against `Identity.scopes` (401 for anonymous callers, 403 otherwise).
+    With none, the server is open: every caller is its IP, holding every scope.
+
+        def themisgate_identify(request):
+            key = request.headers.get("x-api-key")
+            if key:
+                return Identity("api_key", lookup(key), "premium", frozenset({"read"}))
     """
 
 

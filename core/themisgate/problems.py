@@ -23,6 +23,9 @@ PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:themisgate:problem:"
 REQUEST_ID_SCOPE_KEY = "themisgate_request_id"
 DEFAULT_RETRY_AFTER = 5.0
+INTERNAL_ERROR_DETAIL = (
+    "The server failed to answer this request; quote the request id when reporting it."
+)
 
 log = structlog.get_logger("themisgate.errors")
 
@@ -163,5 +166,5 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         request,
         500,
         "internal-error",
-        "The server failed to answer this request; quote the request id when reporting it.",
+        INTERNAL_ERROR_DETAIL,
     )

@@ -9,10 +9,11 @@ import re
 import time
 from typing import Any
 
+import msgspec
 import structlog
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
-from .problems import REQUEST_ID_SCOPE_KEY
+from .problems import INTERNAL_ERROR_DETAIL, PROBLEM_JSON, REQUEST_ID_SCOPE_KEY, TYPE_PREFIX
 
 REQUEST_CONTEXT_PRIORITY = 900
 # an incoming id is kept only if it is short and printable, so it cannot forge log lines
@@ -50,16 +51,27 @@ class RequestContextMiddleware:
         status = 500
         started = time.perf_counter()
 
+        started_response = False
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
                 status = message["status"]
+                started_response = True
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
         tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # An error in a middleware inside this one (outside Litestar's own handler):
+            # answer a problem like any other, unless the response is already under way.
+            if started_response or scope["type"] != "http":  # type: ignore[comparison-overlap]
+                raise
+            access_log.exception("unhandled error in middleware", path=scope["path"])
+            status = 500
+            await _send_internal_error(send, request_id, scope["path"], header)
         finally:
             if self.log_access and scope["type"] == "http":  # type: ignore[comparison-overlap]
                 access_log.info(
@@ -83,3 +95,29 @@ def request_context_factory(header: str, log_access: bool) -> Any:
         return RequestContextMiddleware(app, header=header, log_access=log_access)
 
     return factory
+
+
+async def _send_internal_error(
+    send: Send, request_id: str, path: str, header: tuple[bytes, bytes]
+) -> None:
+    body = msgspec.json.encode(
+        {
+            "type": TYPE_PREFIX + "internal-error",
+            "title": "Internal Server Error",
+            "status": 500,
+            "detail": INTERNAL_ERROR_DETAIL,
+            "instance": path,
+            "request_id": request_id,
+        }
+    )
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": 500,
+        "headers": [
+            (b"content-type", PROBLEM_JSON.encode()),
+            (b"content-length", str(len(body)).encode()),
+            header,
+        ],
+    }
+    await send(start)
+    await send({"type": "http.response.body", "body": body, "more_body": False})

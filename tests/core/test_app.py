@@ -9,7 +9,7 @@ from litestar import post
 from litestar.params import JSONBody
 
 from tests.support.processes import free_port
-from themisgate import ApiVersion
+from themisgate import ApiVersion, Identity, Middleware
 from themisgate.testing import plugin_client
 
 from .plugin_fixtures import (
@@ -200,3 +200,70 @@ async def test_openapi_document_is_served_for_v4() -> None:
         response = await client.get("/api/v4/openapi.json")
     assert response.status_code == 200
     assert response.json()["info"]["title"] == "themisgate API"
+
+
+async def test_after_routing_middleware_knows_the_route_before_the_handler_runs() -> None:
+    seen: list[tuple[str, Any]] = []
+
+    def factory(app: Any) -> Any:
+        async def middleware(scope: Any, receive: Any, send: Any) -> None:
+            seen.append((scope["path_template"], scope["route_handler"].opt.get("scope")))
+            await app(scope, receive, send)
+
+        return middleware
+
+    plugin = Named(
+        "limits",
+        themisgate_middleware=lambda ctx: [Middleware("limits", 700, factory, after_routing=True)],
+    )
+    async with plugin_client(plugin) as client:
+        await client.get("/api/v4/themis/documents/books/b1")
+        missing = await client.get("/no/route")
+    assert seen == [("/api/v4/themis/documents/{collection}/{key}", "read")]
+    assert missing.status_code == 404  # unmatched requests never reach route middleware
+
+
+async def test_an_error_in_outer_middleware_is_a_500_problem() -> None:
+    def factory(app: Any) -> Any:
+        async def middleware(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "http":
+                raise RuntimeError("middleware bug with a secret inside")
+            await app(scope, receive, send)
+
+        return middleware
+
+    plugin = Named("buggy", themisgate_middleware=lambda ctx: [Middleware("buggy", 850, factory)])
+    async with plugin_client(plugin) as client:
+        response = await client.get("/health")
+    body = assert_problem(response, 500, "internal-error")
+    assert "secret" not in response.text
+    assert body["instance"] == "/health"
+
+
+async def test_scopes_are_enforced_once_a_plugin_identifies_callers() -> None:
+    def identify(request: Any) -> Identity | None:
+        if request.headers.get("x-api-key") == "reader":
+            return Identity("api_key", "reader", "free", frozenset({"read"}))
+        return None  # anonymous: the core's IP identity, read only
+
+    plugin = Named("auth", themisgate_identify=identify)
+    doc = "/api/v4/themis/documents/books/b1"
+    async with plugin_client(plugin) as client:
+        anonymous_write = await client.put(doc, json={"t": 1})
+        reader_write = await client.put(doc, json={"t": 1}, headers={"x-api-key": "reader"})
+        reader_read = await client.get(doc, headers={"x-api-key": "reader"})
+        listing = await client.get("/-/plugins", headers={"x-api-key": "reader"})
+    assert_problem(anonymous_write, 401, "unauthorized")
+    assert anonymous_write.headers["www-authenticate"].startswith("Bearer")
+    body = assert_problem(reader_write, 403, "forbidden")
+    assert body["required_scope"] == "write"
+    assert reader_read.status_code == 404  # allowed, and simply not there
+    assert_problem(listing, 403, "forbidden")
+
+
+async def test_without_an_identity_plugin_the_server_is_open() -> None:
+    async with plugin_client() as client:
+        write = await client.put("/api/v4/themis/documents/books/b1", json={"t": 1})
+        admin = await client.get("/-/plugins")
+    assert write.status_code == 200
+    assert admin.status_code == 200
