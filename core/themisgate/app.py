@@ -9,7 +9,7 @@ import contextlib
 import importlib.metadata
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager, ExitStack
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any
 
 import structlog
@@ -25,7 +25,7 @@ from .adapter import Observer, ThemisAdapter
 from .api.system import SystemFacts
 from .authorization import scope_guard
 from .config import Settings, load_settings, redacted
-from .context import AppContext
+from .context import AppContext, enter_all
 from .contracts import ApiVersion, Middleware, StatusCheck
 from .logs import configure_logging
 from .plugins import (
@@ -150,12 +150,8 @@ def _adapter_observer(ctx: AppContext) -> Observer | None:
         return None
     hook = ctx.hooks.themisgate_adapter_call
 
-    @contextlib.contextmanager
-    def observe(operation: str, attributes: dict[str, Any]) -> Any:
-        with ExitStack() as stack:
-            for manager in hook(operation=operation, attributes=attributes):
-                stack.enter_context(manager)
-            yield
+    def observe(operation: str, attributes: dict[str, Any]) -> AbstractContextManager[Any]:
+        return enter_all(hook(operation=operation, attributes=attributes))
 
     return observe
 

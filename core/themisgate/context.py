@@ -7,7 +7,10 @@ so a server without such plugins pays a single attribute check per call.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import structlog
@@ -25,6 +28,16 @@ if TYPE_CHECKING:
 log = structlog.get_logger("themisgate")
 
 IDENTITY_STATE_KEY = "themisgate_identity"
+_NOTHING = contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def enter_all(managers: list[AbstractContextManager[Any]]) -> Iterator[None]:
+    """Enter every context manager a hook returned, leave them in reverse."""
+    with contextlib.ExitStack() as stack:
+        for manager in managers:
+            stack.enter_context(manager)
+        yield
 
 
 class AppContext:
@@ -52,6 +65,7 @@ class AppContext:
         self._has_event = bool(self._event_listeners)
         self._has_rate_limit = has_implementations(pm, "themisgate_rate_limit")
         self._has_identify = has_implementations(pm, "themisgate_identify")
+        self._has_operation = has_implementations(pm, "themisgate_operation")
 
     # --- plugins ----------------------------------------------------------------------
 
@@ -82,6 +96,17 @@ class AppContext:
                 listener(**{arg: arguments[arg] for arg in argnames})
             except Exception:
                 log.exception("event listener failed", plugin=plugin, event_name=name)
+
+    def operation(
+        self, surface: str, name: str, attributes: dict[str, Any]
+    ) -> AbstractContextManager[Any]:
+        """Observe one GraphQL operation or WebSocket message through every plugin
+        implementing `themisgate_operation`; a shared no-op when none does."""
+        if not self._has_operation:
+            return _NOTHING
+        return enter_all(
+            self.hooks.themisgate_operation(surface=surface, name=name, attributes=attributes)
+        )
 
     async def rate_limit(self, identity: Identity, key: str, cost: int = 1) -> RateDecision:
         """Charge `cost` for `key` to `identity`; allowed when no plugin limits rates."""

@@ -196,10 +196,24 @@ def themisgate_adapter_call(
 
 
 @hookspec
+def themisgate_operation(
+    surface: str, name: str, attributes: dict[str, Any]
+) -> AbstractContextManager[Any] | None:
+    """A context manager wrapped around one operation of a surface that is not a plain HTTP
+    request: a GraphQL operation (`surface="graphql"`, `name` the operation name), a
+    WebSocket message (`surface="websocket"`, `name` the action). Like
+    `themisgate_adapter_call`: `attributes` may gain results before the context exits, and
+    an exception passes through `__exit__`. Metrics and tracing implement it; the GraphQL
+    and WebSocket plugins call `ctx.operation(surface, name, attributes)`. See docs/events.md.
+    """
+
+
+@hookspec
 def themisgate_event(name: str, payload: dict[str, Any]) -> None:
     """A fire-and-forget event from one plugin to any other (`rate_limited`,
-    `auth_failed`, `ws_connected`…). Must not block and must not raise; a failure is
-    logged and swallowed. Send with `ctx.emit(name, payload)`."""
+    `auth_failed`, `ws_connected`…; every event and its payload is listed in
+    docs/events.md). Must not block; a listener that raises is logged and the others still
+    get the event. Send with `ctx.emit(name, payload)`."""
 
 
 @hookspec(firstresult=True)

@@ -1,0 +1,1 @@
+"""themisgate plugin: API keys and JWT identities, scopes, trusted proxies."""

@@ -1,0 +1,1 @@
+"""themisgate plugin: Prometheus metrics for HTTP, ThemisDB, rate limits, WebSocket and GraphQL."""

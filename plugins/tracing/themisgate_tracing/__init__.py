@@ -1,0 +1,1 @@
+"""themisgate plugin: OpenTelemetry traces for requests and ThemisDB calls, exported over OTLP."""
