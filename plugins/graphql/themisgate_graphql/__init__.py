@@ -1,1 +1,1 @@
-"""themisgate plugin: a GraphQL API over ThemisDB, with batching, subscriptions and abuse protection."""
+"""themisgate plugin: GraphQL over ThemisDB, with batching, subscriptions and abuse protection."""

@@ -1,1 +1,1 @@
-"""themisgate plugin: the deprecated v3 API, translated onto v4, with deprecation and sunset signals."""
+"""themisgate plugin: the deprecated v3 API translated onto v4, with deprecation signals."""
