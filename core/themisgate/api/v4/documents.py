@@ -9,6 +9,7 @@ from litestar.params import FromPath, JSONBody
 
 from ...context import Ctx
 from ...problems import ProblemError
+from ..problem_docs import COMMON_ERRORS, problem_responses
 from .models import (
     BatchGetRequest,
     BatchGetResponse,
@@ -18,10 +19,12 @@ from .models import (
     StoredResponse,
 )
 
+ERRORS = problem_responses()
+ERRORS_OR_MISSING = problem_responses(*COMMON_ERRORS, 404)
 DOCUMENT = "/themis/documents/{collection:str}/{key:str}"
 
 
-@put(DOCUMENT, status_code=200, opt={"scope": "write"}, tags=["documents"])
+@put(DOCUMENT, status_code=200, opt={"scope": "write"}, tags=["documents"], responses=ERRORS)
 async def put_document(
     ctx: Ctx, collection: FromPath[Collection], key: FromPath[Key], data: JSONBody[dict[str, Any]]
 ) -> StoredResponse:
@@ -30,7 +33,7 @@ async def put_document(
     return StoredResponse(collection, key)
 
 
-@get(DOCUMENT, opt={"scope": "read"}, tags=["documents"])
+@get(DOCUMENT, opt={"scope": "read"}, tags=["documents"], responses=ERRORS_OR_MISSING)
 async def get_document(
     ctx: Ctx, collection: FromPath[Collection], key: FromPath[Key]
 ) -> DocumentResponse:
@@ -42,13 +45,19 @@ async def get_document(
     return DocumentResponse(collection, key, document)
 
 
-@delete(DOCUMENT, opt={"scope": "write"}, tags=["documents"])
+@delete(DOCUMENT, opt={"scope": "write"}, tags=["documents"], responses=ERRORS)
 async def delete_document(ctx: Ctx, collection: FromPath[Collection], key: FromPath[Key]) -> None:
     """Delete a document and its vector. Deleting what is not there succeeds (idempotent)."""
     await ctx.adapter.delete_document(collection, key)
 
 
-@post("/themis/documents/batch-get", status_code=200, opt={"scope": "read"}, tags=["documents"])
+@post(
+    "/themis/documents/batch-get",
+    status_code=200,
+    opt={"scope": "read"},
+    tags=["documents"],
+    responses=ERRORS,
+)
 async def batch_get(ctx: Ctx, data: JSONBody[BatchGetRequest]) -> BatchGetResponse:
     """Up to 1000 documents of one collection in one call; absent keys are listed in `missing`."""
     found = await ctx.adapter.get_documents(data.collection, data.keys)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from litestar import Request, post
@@ -14,7 +14,10 @@ from litestar.response.sse import ServerSentEventMessage
 
 from ...adapter import SearchQuery
 from ...context import Ctx
+from ..problem_docs import problem_responses
 from .models import ExplainStep, SearchRequest, SearchResponse, SearchResult
+
+ERRORS = problem_responses()
 
 SSE = "text/event-stream"
 
@@ -41,13 +44,23 @@ def _query(data: SearchRequest) -> SearchQuery:
     )
 
 
-@post("/themis/vectors/search", status_code=200, opt={"scope": "read"}, tags=["vectors"])
+@post(
+    "/themis/vectors/search",
+    status_code=200,
+    opt={"scope": "read"},
+    tags=["vectors"],
+    responses=ERRORS,
+)
 async def vector_search(
     ctx: Ctx, request: Request[Any, Any, Any], data: JSONBody[SearchRequest]
-) -> SearchResponse | ServerSentEvent:
+) -> SearchResponse:
     """The `top_k` nearest documents to `query` (text) or `vector` in `collection`, best
     first; `filters` keep only documents whose fields equal the given values; `threshold`
-    drops results scoring below it; `explain` reports each step's time."""
+    drops results scoring below it; `explain` reports each step's time.
+
+    With `Accept: text/event-stream` the results are streamed as Server-Sent Events: one
+    `result` event per result (`{"index", "total", "result"}`), then `complete`
+    (`{"count", "explain"?}`)."""
     outcome = await ctx.adapter.search(_query(data))
     results = [
         SearchResult(m.id, m.collection, m.score, m.distance, m.document) for m in outcome.results
@@ -56,7 +69,9 @@ async def vector_search(
     if outcome.explain is not None:
         explain = [ExplainStep(s.step, s.ms, s.detail) for s in outcome.explain]
     if SSE in request.headers.get("accept", ""):
-        return EventStream(_events(results, explain))
+        # Litestar sends any Response as it is; the JSON annotation keeps the OpenAPI
+        # schema a single SearchResponse (the stream is described in the docstring).
+        return cast(SearchResponse, EventStream(_events(results, explain)))
     return SearchResponse(results, len(results), explain)
 
 

@@ -8,10 +8,13 @@ from litestar import get
 
 from ...context import Ctx
 from ...themis.errors import ThemisError
+from ..problem_docs import problem_responses
 from .models import AdapterStatus
 
+ERRORS = problem_responses()
 
-@get("/themis/stats", opt={"scope": "read"}, tags=["status"])
+
+@get("/themis/stats", opt={"scope": "read"}, tags=["status"], responses=ERRORS)
 async def stats(ctx: Ctx) -> dict[str, Any]:
     """ThemisDB's statistics, and this server's adapter counters."""
     adapter = ctx.adapter
@@ -26,12 +29,12 @@ async def stats(ctx: Ctx) -> dict[str, Any]:
     }
 
 
-@get("/themis/capabilities", opt={"scope": "read"}, tags=["status"])
+@get("/themis/capabilities", opt={"scope": "read"}, tags=["status"], responses=ERRORS)
 async def capabilities(ctx: Ctx) -> dict[str, Any]:
     return await ctx.adapter.capabilities()
 
 
-@get("/adapters/status", opt={"scope": "read"}, tags=["status"])
+@get("/adapters/status", opt={"scope": "read"}, tags=["status"], responses=ERRORS)
 async def adapters_status(ctx: Ctx) -> dict[str, list[AdapterStatus]]:
     """Each adapter: reachable or not, its version, and how it has been doing."""
     adapter = ctx.adapter

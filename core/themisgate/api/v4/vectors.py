@@ -7,10 +7,15 @@ from litestar.params import JSONBody
 
 from ...adapter import UpsertEntry
 from ...context import Ctx
+from ..problem_docs import problem_responses
 from .models import UpsertRequest, UpsertResponse
 
+ERRORS = problem_responses()
 
-@post("/themis/vectors", status_code=200, opt={"scope": "write"}, tags=["vectors"])
+
+@post(
+    "/themis/vectors", status_code=200, opt={"scope": "write"}, tags=["vectors"], responses=ERRORS
+)
 async def upsert_vectors(ctx: Ctx, data: JSONBody[UpsertRequest]) -> UpsertResponse:
     """Store up to 1000 items; texts without a vector are embedded in one batch."""
     entries = [
