@@ -1,9 +1,11 @@
 """The SQLite layout of the embedded engine and the statements that read and write it.
 
 One file holds everything: `documents` (JSON text per collection and key), `vectors`
-(float32 blobs beside their flat `fields`), `edges`, and `meta` (the fixed vector dimension
-and the schema version). Bodies are JSON *text*, so a later AQL layer can query them with
-`json_extract(body, '$.city')` and index such expressions.
+(float32 blobs beside their flat `fields`), `edges`, `meta` (the fixed vector dimension
+and the schema version) and `changes`, the log of vector, edge and dimension writes that
+lets every process keep its in-memory indexes current (see `changes.py`). Bodies are JSON
+*text*, so a later AQL layer can query them with `json_extract(body, '$.city')` and index
+such expressions.
 
 Durability: the database runs in WAL mode with `synchronous=NORMAL`. A commit appends the
 transaction to the `-wal` file with write(2) before `COMMIT` returns; the data is then in the
@@ -61,9 +63,27 @@ CREATE TABLE IF NOT EXISTS edges (
 );
 CREATE INDEX IF NOT EXISTS edges_source ON edges (source);
 CREATE INDEX IF NOT EXISTS edges_target ON edges (target);
+
+-- one row per vector, edge or dimension write, appended in the write's own transaction.
+-- A seq is max(seq) + 1 and pruning never deletes the newest row, so no seq is reused:
+-- AUTOINCREMENT (and CHECK constraints) would double the cost of logging (see changes.py)
+CREATE TABLE IF NOT EXISTS changes (
+    seq        INTEGER PRIMARY KEY,
+    kind       TEXT NOT NULL,          -- 'vector', 'edge' or 'dimension'
+    collection TEXT NOT NULL,          -- '' for edges and the dimension
+    key        TEXT NOT NULL,          -- vector key, edge id, or '' for the dimension
+    op         TEXT NOT NULL,          -- 'upsert' or 'delete'
+    at         REAL NOT NULL           -- unix time of the write, for pruning
+);
 """
 
 EdgeRow = tuple[str, str, str, str | None, float | None, str]
+# kind, collection, key, op: what `log_changes` appends
+Change = tuple[str, str, str, str]
+# seq, kind, collection, key, the vector blob now stored (or None), the edge row now stored
+ChangeRow = tuple[int, str, str, str, bytes | None, EdgeRow | None]
+# meta entry: every change row with a seq up to this one has been pruned
+PRUNED_THROUGH = "changes_pruned_through"
 
 
 def connect(path: str, *, read_only: bool = False) -> sqlite3.Connection:
@@ -97,15 +117,23 @@ def create_schema(connection: sqlite3.Connection) -> None:
 class transaction:
     """`BEGIN IMMEDIATE` … `COMMIT`, or `ROLLBACK` if the block raises."""
 
+    _begin = "BEGIN IMMEDIATE"
+
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection
 
     def __enter__(self) -> sqlite3.Connection:
-        self._connection.execute("BEGIN IMMEDIATE")
+        self._connection.execute(self._begin)
         return self._connection
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self._connection.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+
+
+class snapshot(transaction):
+    """A read transaction: every statement in the block sees the same committed state."""
+
+    _begin = "BEGIN DEFERRED"
 
 
 def chunked(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
@@ -183,16 +211,18 @@ def put_vectors(
     )
 
 
-def delete_vectors(connection: sqlite3.Connection, collection: str, keys: Sequence[str]) -> int:
-    """Delete rows by key; returns how many existed. Call inside a transaction."""
-    deleted = 0
+def delete_vectors(
+    connection: sqlite3.Connection, collection: str, keys: Sequence[str]
+) -> list[str]:
+    """Delete rows by key; returns the keys that existed. Call inside a transaction."""
+    deleted: list[str] = []
     for chunk in chunked(keys):
         marks = ",".join("?" * len(chunk))
-        cursor = connection.execute(
-            f"DELETE FROM vectors WHERE collection = ? AND key IN ({marks})",  # noqa: S608
+        rows = connection.execute(
+            f"DELETE FROM vectors WHERE collection = ? AND key IN ({marks}) RETURNING key",  # noqa: S608
             (collection, *chunk),
-        )
-        deleted += cursor.rowcount
+        ).fetchall()
+        deleted.extend(str(key) for (key,) in rows)
     return deleted
 
 
@@ -224,6 +254,70 @@ def iter_edges(connection: sqlite3.Connection) -> Iterator[EdgeRow]:
     yield from connection.execute(
         "SELECT id, source, target, type, weight, properties FROM edges ORDER BY rowid"
     )
+
+
+# --- the change log (see changes.py) -----------------------------------------------------
+
+
+def log_changes(
+    connection: sqlite3.Connection, changes: Sequence[Change], at: float
+) -> tuple[int, int] | None:
+    """Append `changes`; returns the first and last seq they got (None if there were none).
+    Call inside the write's transaction: it holds the write lock, so nobody else appends in
+    between and the seqs are consecutive."""
+    if not changes:
+        return None
+    connection.executemany(
+        "INSERT INTO changes (kind, collection, key, op, at) VALUES (?, ?, ?, ?, ?)",
+        ((kind, collection, key, op, at) for kind, collection, key, op in changes),
+    )
+    last = int(connection.execute("SELECT last_insert_rowid()").fetchall()[0][0])
+    return last - len(changes) + 1, last
+
+
+def latest_change(connection: sqlite3.Connection | sqlite3.Cursor) -> int:
+    """The newest seq, 0 if nothing was ever logged: a seek to the end of the rowid tree.
+    `fetchall` runs the statement to its end, so no read transaction stays open."""
+    return int(connection.execute("SELECT max(seq) FROM changes").fetchall()[0][0] or 0)
+
+
+def changes_since(connection: sqlite3.Connection, seq: int) -> Iterator[ChangeRow]:
+    """Change rows after `seq`, oldest first, each beside the vector or edge as it is stored
+    now (None if it is gone). Run inside a `snapshot` so the rows and the state agree."""
+    for row in connection.execute(
+        "SELECT c.seq, c.kind, c.collection, c.key, v.vector, "
+        "e.id, e.source, e.target, e.type, e.weight, e.properties "
+        "FROM changes AS c "
+        "LEFT JOIN vectors AS v "
+        "ON c.kind = 'vector' AND v.collection = c.collection AND v.key = c.key "
+        "LEFT JOIN edges AS e ON c.kind = 'edge' AND e.id = c.key "
+        "WHERE c.seq > ? ORDER BY c.seq",
+        (seq,),
+    ):
+        change, kind, collection, key, blob, edge_id = row[:6]
+        edge: EdgeRow | None = None if edge_id is None else (edge_id, *row[6:])
+        yield int(change), str(kind), str(collection), str(key), blob, edge
+
+
+def pruned_through(connection: sqlite3.Connection) -> int:
+    """Every change with a seq up to this one may have been pruned."""
+    value = read_meta(connection, PRUNED_THROUGH)
+    return 0 if value is None else int(value)
+
+
+def prune_changes(connection: sqlite3.Connection, before: float) -> int:
+    """Delete the change rows logged before `before` (unix time), but never the newest one
+    (its seq tells late readers how far the log went). Rows go in seq order, up to the
+    first one young enough to keep: a scan that stops there, then a rowid range delete."""
+    with transaction(connection):
+        young = connection.execute(
+            "SELECT seq FROM changes WHERE at >= ? ORDER BY seq LIMIT 1", (before,)
+        ).fetchall()
+        keep = int(young[0][0]) if young else latest_change(connection)
+        deleted = connection.execute("DELETE FROM changes WHERE seq < ?", (keep,)).rowcount
+        if deleted:
+            write_meta(connection, PRUNED_THROUGH, str(max(keep - 1, pruned_through(connection))))
+    return int(deleted)
 
 
 # --- statistics -------------------------------------------------------------------------
