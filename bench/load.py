@@ -1,0 +1,139 @@
+"""Load: the assembled server under wrk, against a bare Litestar app serving the same
+cheap endpoint, in one run; throughput and p50/p99 as ratios. Writes the table to
+docs/performance.md (between its load-table markers) unless --no-write.
+
+    uv run python bench/load.py [--seconds 10] [--connections 32]
+
+Configurations (same endpoint, GET /api, which every plugin sees):
+  bare litestar              Litestar + uvicorn, one handler
+  core only                  themisgate, no plugins
+  all plugins, memory        every first-party plugin, in-memory rate limiter, tracing 10 %
+  all plugins, redis         the same with the Redis rate limiter (127.0.0.1:6379)
+  all plugins, redis, 100 %  the same with tracing sampling every request
+Targets: core only >= 80 % of bare; all plugins >= 60 % (10 %) and >= 45 % (100 %);
+p99 <= 2x bare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+from http_load import WrkResult, free_port, server, uvicorn_command, wrk
+
+ROOT = Path(__file__).resolve().parents[1]
+ENDPOINT = "/api"
+
+BARE_APP = """
+from litestar import Litestar, get
+
+@get("/health")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+@get("/api")
+async def api() -> dict[str, object]:
+    return {"current": "v4", "versions": [{"name": "v4", "path": "/api/v4", "status": "current"}]}
+
+app = Litestar([health, api])
+"""
+
+CORE = '[core]\naccess_log = false\nlog_level = "warning"\n'
+
+
+def all_plugins(storage: str, ratio: float, prefix: str) -> str:
+    return f"""
+[plugins.auth]
+[plugins.ratelimit]
+storage = "{storage}"
+key_prefix = "{prefix}"
+default = "100000000/minute"
+[plugins.metrics]
+[plugins.tracing]
+exporter = "none"
+sampler = "parentbased_traceidratio"
+sampler_arg = {ratio}
+[plugins.v3compat]
+[plugins.graphql]
+[plugins.websocket]
+"""
+
+
+def configurations(prefix: str) -> dict[str, str]:
+    return {
+        "core only": "",
+        "all plugins, memory, tracing 10 %": all_plugins("memory://", 0.1, prefix),
+        "all plugins, redis, tracing 10 %": all_plugins("redis://127.0.0.1:6379/0", 0.1, prefix),
+        "all plugins, redis, tracing 100 %": all_plugins("redis://127.0.0.1:6379/0", 1.0, prefix),
+    }
+
+
+def run(seconds: int, connections: int) -> dict[str, WrkResult]:
+    work = Path(tempfile.mkdtemp())
+    (work / "bare_app.py").write_text(BARE_APP)
+    results: dict[str, WrkResult] = {}
+    port = free_port()
+    with server(uvicorn_command("bare_app:app", port), port, work) as base:
+        wrk(base + ENDPOINT, 2, connections)  # warm up
+        results["bare litestar"] = wrk(base + ENDPOINT, seconds, connections)
+    prefix = f"bench-load-{uuid.uuid4().hex[:8]}"
+    for label, plugins in configurations(prefix).items():
+        port = free_port()
+        db = work / f"{abs(hash(label))}.sqlite"
+        (work / "plugins.toml").write_text(
+            f'{CORE}port = {port}\n[core.themis]\npath = "{db}"\n{plugins}'
+        )
+        command = [sys.executable, "-m", "themisgate", "serve"]
+        with server(command, port, work) as base:
+            wrk(base + ENDPOINT, 2, connections)
+            results[label] = wrk(base + ENDPOINT, seconds, connections)
+    return results
+
+
+def table(results: dict[str, WrkResult]) -> str:
+    bare = results["bare litestar"]
+    lines = [
+        "| configuration | req/s | vs bare | p50 ms | p99 ms | p99 vs bare |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, r in results.items():
+        lines.append(
+            f"| {label} | {r.rps:.0f} | {r.rps / bare.rps:.2f} | {r.p50_ms:.2f} | "
+            f"{r.p99_ms:.2f} | {r.p99_ms / bare.p99_ms:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def write(markdown: str, command: str) -> None:
+    doc = ROOT / "docs" / "performance.md"
+    text = doc.read_text()
+    heading = f"`{command}` on {os.cpu_count()} cores:"
+    block = f"<!-- load-table -->\n{heading}\n\n{markdown}\n<!-- /load-table -->"
+    text = re.sub(r"<!-- load-table -->.*<!-- /load-table -->", block, text, flags=re.S)
+    doc.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    results = run(args.seconds, args.connections)
+    markdown = table(results)
+    print(markdown)
+    if not args.no_write:
+        write(
+            markdown,
+            f"uv run python bench/load.py --seconds {args.seconds} "
+            f"--connections {args.connections}",
+        )
+
+
+if __name__ == "__main__":
+    main()
