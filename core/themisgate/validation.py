@@ -56,6 +56,19 @@ def _describe(value: Any, secret: bool) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+_STEP = re.compile(r"\[(\d+)\]|\.?([^.\[\]]+)")
+
+
+def _value_at(value: Any, path: str) -> Any:
+    """The part of `value` a msgspec path such as `[1].hash` points at."""
+    for index, key in _STEP.findall(path):
+        try:
+            value = value[int(index)] if index else value[key]
+        except (LookupError, TypeError, ValueError):
+            break
+    return value
+
+
 def _message(error: msgspec.ValidationError, value: Any, secret: bool) -> tuple[str, str]:
     """msgspec's message made operator-friendly, and the sub-path it points at."""
     text = str(error)
@@ -64,11 +77,20 @@ def _message(error: msgspec.ValidationError, value: Any, secret: bool) -> tuple[
     if match:
         path = match.group("path")
         text = text[: match.start()]
+    path = path.lstrip(".")
     text = text.replace("`", "")
     text = text[:1].lower() + text[1:]
     if text.startswith("expected "):
-        text = f"{text.split(', got ')[0]}; found {_describe(value, secret)}"
-    return text, path.lstrip(".")
+        found = _describe(_value_at(value, path), secret)
+        text = f"{text.split(', got ')[0]}; found {found}"
+    return text, path
+
+
+def _key_at(key: str, path: str) -> str:
+    """`api_keys` and `[1].hash` → `api_keys[1].hash`, so a problem names the entry."""
+    if not path:
+        return key
+    return f"{key}{path}" if path.startswith("[") else f"{key}.{path}"
 
 
 def _is_secret_type(type_: Any) -> bool:
@@ -121,8 +143,8 @@ def convert_table(
         try:
             msgspec.convert(value, field.type, dec_hook=decode_custom)
         except msgspec.ValidationError as exc:
-            text, _ = _message(exc, value, _is_secret_type(field.type))
-            problems.append(problem(name, text))
+            text, path = _message(exc, value, _is_secret_type(field.type))
+            problems.append(problem(_key_at(name, path), text))
     if problems:
         return None, problems
     try:
