@@ -23,7 +23,6 @@ from litestar.types import ASGIApp, ControllerRouterHandler
 from . import builtin
 from .adapter import Observer, ThemisAdapter
 from .api.system import SystemFacts
-from .authorization import scope_guard
 from .config import Settings, load_settings, redacted
 from .context import AppContext, enter_all
 from .contracts import ApiVersion, Middleware, StatusCheck
@@ -77,7 +76,6 @@ def create_app(
         route_handlers=routes,
         lifespan=[_lifespan(lifespans)],
         middleware=after_routing,
-        guards=[scope_guard(ctx)] if ctx.checks_scopes else [],
         dependencies={"ctx": Provide(lambda: ctx, use_cache=True, sync_to_thread=False)},
         exception_handlers={Exception: handle_exception},
         request_max_body_size=settings.core.max_body_bytes,

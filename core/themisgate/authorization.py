@@ -1,9 +1,11 @@
 """Scopes per route: a handler declares `opt={"scope": "read" | "write" | "admin"}` and the
 caller's identity must hold it.
 
-The guard is installed only when some plugin answers `themisgate_identify`: without one
-the server is open (every caller is an IP identity holding every scope), and checking
-would be a cost with no effect.
+The check is a route-stage middleware (after routing, so the handler's `opt` is known),
+installed only when some plugin answers `themisgate_identify`: without one the server is
+open (every caller is an IP identity holding every scope), and checking would be a cost
+with no effect. It is not a Litestar guard because guards copy the route handler on every
+request, which cost more than identifying the caller.
 
 Refusals follow RFC 6750 §3: a caller without credentials gets 401 with a bare `Bearer`
 challenge naming the scope; one whose credentials lack the scope gets 403 with
@@ -16,9 +18,10 @@ from __future__ import annotations
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.handlers import BaseRouteHandler
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from .context import AppContext
+from .contracts import Middleware
 from .problems import ProblemError
 
 REALM = "themisgate"
@@ -26,13 +29,25 @@ REALM = "themisgate"
 _SCHEME_OF_KIND = {"api_key": "api_key", "user": "jwt", "ip": "none"}
 
 
-def scope_guard(ctx: AppContext) -> Any:
-    async def guard(
-        connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
-    ) -> None:
-        needed = handler.opt.get("scope")
-        if needed is None:
-            return
+SCOPE_CHECK_PRIORITY = 750  # after auth (800) identified the caller, before rate limits (700)
+
+
+class ScopeCheck:
+    """Route-stage ASGI middleware refusing callers that lack the route's scope."""
+
+    def __init__(self, app: ASGIApp, ctx: AppContext) -> None:
+        self.app = app
+        self.ctx = ctx
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handler = scope.get("route_handler")
+        needed = handler.opt.get("scope") if handler is not None else None
+        if needed is not None:
+            await self.check(ASGIConnection(scope, receive=receive, send=send), needed)
+        await self.app(scope, receive, send)
+
+    async def check(self, connection: ASGIConnection[Any, Any, Any, Any], needed: str) -> None:
+        ctx = self.ctx
         identity = await ctx.identify(connection)
         if identity.allows(needed):
             return
@@ -59,4 +74,11 @@ def scope_guard(ctx: AppContext) -> Any:
             required_scope=needed,
         )
 
-    return guard
+
+def scope_check(ctx: AppContext) -> Middleware:
+    return Middleware(
+        "scope-check",
+        SCOPE_CHECK_PRIORITY,
+        lambda app: ScopeCheck(app, ctx),
+        after_routing=True,
+    )

@@ -11,6 +11,7 @@ from typing import Any
 from litestar.types import ControllerRouterHandler
 
 from .api.system import ROUTES as SYSTEM_ROUTES
+from .authorization import scope_check
 from .context import AppContext
 from .contracts import ApiVersion, Middleware, StatusCheck, StatusReport
 from .hookspecs import hookimpl
@@ -32,7 +33,10 @@ def themisgate_routes(ctx: AppContext) -> Sequence[ControllerRouterHandler]:
 def themisgate_middleware(ctx: AppContext) -> Sequence[Middleware]:
     core = ctx.settings.core
     factory = request_context_factory(core.request_id_header, core.access_log)
-    return [Middleware("request-context", REQUEST_CONTEXT_PRIORITY, factory)]
+    middleware = [Middleware("request-context", REQUEST_CONTEXT_PRIORITY, factory)]
+    if ctx.checks_scopes:
+        middleware.append(scope_check(ctx))
+    return middleware
 
 
 def themisgate_api_versions(ctx: AppContext) -> Sequence[ApiVersion]:
