@@ -17,8 +17,10 @@ from typing import Any
 
 import msgspec
 
+from .themis.aql import AqlError, collection_of, parse
 from .themis.errors import ThemisBadRequest
 from .themis.models import (
+    AqlResult,
     Document,
     Edge,
     Health,
@@ -269,6 +271,40 @@ class ThemisAdapter:
         with self.observe("graph_traverse", attributes) as attrs:
             result = await self.backend.traverse(query)
             attrs["results.count"] = len(result.vertices)
+            return result
+
+    # --- AQL -------------------------------------------------------------------------------
+
+    async def aql(
+        self,
+        query: str,
+        bind_vars: Mapping[str, Any] | None = None,
+        *,
+        batch_size: int | None = None,
+        cursor: str | None = None,
+        explain: bool = False,
+        allow_full_scan: bool = False,
+    ) -> AqlResult:
+        """A read-only AQL query with bind variables, on either backend (see
+        `ThemisBackend.aql`); observed as `aql_query` with `db.collection` (the first FOR's
+        collection, `graph` for a traversal) when the query names it."""
+        attributes: dict[str, Any] = {}
+        try:
+            collection = collection_of(parse(query), bind_vars)
+        except AqlError:
+            collection = None  # the backend raises the same error, observed as a failure
+        if collection is not None:
+            attributes["db.collection"] = collection
+        with self.observe("aql_query", attributes) as attrs:
+            result = await self.backend.aql(
+                query,
+                bind_vars,
+                batch_size=batch_size,
+                cursor=cursor,
+                explain=explain,
+                allow_full_scan=allow_full_scan,
+            )
+            attrs["results.count"] = result.count
             return result
 
 

@@ -41,7 +41,7 @@ _SLUG_BY_STATUS = {
     413: "payload-too-large",
     415: "unsupported-media-type",
     422: "validation-error",
-    429: "rate-limited",
+    429: "quota-exceeded",
     500: "internal-error",
     502: "bad-gateway",
     503: "service-unavailable",
@@ -160,7 +160,14 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
             headers["Retry-After"] = str(max(1, round(wait)))
         if exc.status_code >= 500:
             log.warning("themis error", problem=exc.problem, detail=exc.message)
-        return problem_response(request, exc.status_code, exc.problem, exc.message, headers=headers)
+        return problem_response(
+            request,
+            exc.status_code,
+            exc.problem,
+            exc.message,
+            headers=headers,
+            extensions=exc.extensions,
+        )
     log.exception("unhandled error", path=request.url.path, method=request.method)
     return problem_response(
         request,

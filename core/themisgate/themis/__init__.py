@@ -17,6 +17,7 @@ from .errors import (
     ThemisUnsupported,
 )
 from .models import (
+    AqlResult,
     Direction,
     Document,
     Edge,
@@ -32,6 +33,7 @@ from .protocol import Embedder, ThemisBackend
 from .settings import EmbedderSettings, ThemisSettings
 
 __all__ = [
+    "AqlResult",
     "DimensionMismatch",
     "Direction",
     "Document",

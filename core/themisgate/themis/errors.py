@@ -6,6 +6,8 @@ API layer turns any of them into RFC 9457 problem+json without knowing which bac
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ThemisError(Exception):
     """Base class: something ThemisDB (or the way to it) did not do."""
@@ -17,6 +19,11 @@ class ThemisError(Exception):
         super().__init__(message)
         self.message = message
         self.detail = detail
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        """Machine-readable facts for the problem+json body (e.g. where a syntax error is)."""
+        return {}
 
 
 class ThemisBadRequest(ThemisError):

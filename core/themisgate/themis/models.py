@@ -78,3 +78,15 @@ class Traversal(msgspec.Struct, frozen=True):
     edges: list[Edge]
     paths: list[list[str]]
     depths: dict[str, int] = {}
+
+
+class AqlResult(msgspec.Struct, frozen=True):
+    """One page of an AQL query's results, decoded: whole documents as objects (the server
+    sends them as JSON strings), projections and plain values as they are. `next_cursor`
+    continues the query when `has_more`; `explain` is the backend's plan when asked for."""
+
+    results: list[Any]
+    count: int
+    has_more: bool = False
+    next_cursor: str | None = None
+    explain: dict[str, Any] | None = None

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from .models import (
+    AqlResult,
     Document,
     Edge,
     Health,
@@ -68,6 +69,23 @@ class ThemisBackend(Protocol):
     async def delete_edge(self, edge_id: str) -> None: ...
 
     async def traverse(self, query: TraversalQuery) -> Traversal: ...
+
+    async def aql(
+        self,
+        query: str,
+        bind_vars: Mapping[str, Any] | None = None,
+        *,
+        batch_size: int | None = None,
+        cursor: str | None = None,
+        explain: bool = False,
+        allow_full_scan: bool = False,
+    ) -> AqlResult:
+        """Run a read-only AQL query with `@name` / `@@collection` bind variables. Without
+        `batch_size` and `cursor`, every result; otherwise one page of `batch_size` (or the
+        cursor's) and a `next_cursor` while `has_more`. The query and binds must be sent
+        again with a cursor. `allow_full_scan` lets FILTER/SORT use unindexed fields (the
+        server's rule). Raises `AqlError` subclasses (all `ThemisBadRequest`) for bad
+        queries, binds and cursors."""
 
 
 @runtime_checkable

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -20,6 +20,24 @@ class EmbedderSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     api_key: Secret | None = None
     timeout: float = 10.0
     batch_size: int = 64
+
+
+class AqlSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """`[core.themis.aql]`: AQL queries, on either backend."""
+
+    # whether the v4 API lets a query scan a collection without an index (the server
+    # refuses FILTER/SORT on unindexed fields unless asked to scan)
+    allow_full_scan: bool = True
+    # seconds a cursor stays valid
+    cursor_ttl: Annotated[float, msgspec.Meta(gt=0, le=86_400)] = 600.0
+    # signs cursors; unset: embedded keeps one in its database file (shared by every
+    # process on it), http makes one per process (set it when several workers serve)
+    cursor_secret: Secret | None = None
+    # embedded: rows a query may read or join, and seconds it may run
+    max_rows: Annotated[int, msgspec.Meta(ge=1)] = 1_000_000
+    timeout: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    # largest page a cursor request may ask for
+    max_batch_size: Annotated[int, msgspec.Meta(ge=1)] = 10_000
 
 
 class ThemisSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -43,3 +61,4 @@ class ThemisSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # vector dimension; unset: fixed by the first insert, as the server does
     dimension: int | None = None
     embedder: EmbedderSettings = msgspec.field(default_factory=EmbedderSettings)
+    aql: AqlSettings = msgspec.field(default_factory=AqlSettings)

@@ -92,7 +92,7 @@ async def test_health_stats_and_capabilities(backend: EmbeddedBackend) -> None:
     assert capabilities["vector"]["metric"] == "cosine"
     assert capabilities["vector"]["dimension"] == 2
     assert capabilities["graph"]["traverse"] is True
-    assert capabilities["aql"] is False
+    assert capabilities["aql"] is True
 
 
 # --- documents ----------------------------------------------------------------------------

@@ -140,3 +140,23 @@ class AdapterStatus(msgspec.Struct):
     error_count: int
     avg_latency_ms: float
     detail: str = ""
+
+
+class AqlRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A read-only AQL query. `bind_vars` holds `@name` values and, under `"@name"`,
+    `@@name` collections. With `batch_size` (or `cursor`) one page is answered; send the
+    same query and binds with `cursor` for the next."""
+
+    query: Annotated[str, msgspec.Meta(min_length=1, max_length=100_000)]
+    bind_vars: dict[str, Any] = {}
+    batch_size: Annotated[int, msgspec.Meta(ge=1, le=10_000)] | None = None
+    cursor: Annotated[str, msgspec.Meta(min_length=1, max_length=2048)] | None = None
+    explain: bool = False
+
+
+class AqlResponse(msgspec.Struct, omit_defaults=True):
+    results: list[Any]
+    count: int
+    has_more: bool
+    next_cursor: str | None
+    explain: dict[str, Any] | None = None

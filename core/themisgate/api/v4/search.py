@@ -13,7 +13,7 @@ from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from ...adapter import SearchQuery
-from ...context import Ctx
+from ...context import AppContext, Ctx
 from ..problem_docs import problem_responses
 from .models import ExplainStep, SearchRequest, SearchResponse, SearchResult
 
@@ -61,6 +61,17 @@ async def vector_search(
     With `Accept: text/event-stream` the results are streamed as Server-Sent Events: one
     `result` event per result (`{"index", "total", "result"}`), then `complete`
     (`{"count", "explain"?}`)."""
+    response = await run_search(ctx, data)
+    if SSE in request.headers.get("accept", ""):
+        # Litestar sends any Response as it is; the JSON annotation keeps the OpenAPI
+        # schema a single SearchResponse (the stream is described in the docstring).
+        return cast(SearchResponse, EventStream(_events(response.results, response.explain)))
+    return response
+
+
+async def run_search(ctx: AppContext, data: SearchRequest) -> SearchResponse:
+    """The v4 search without HTTP: what the handler above answers, and what other surfaces
+    (the v3 translation, GraphQL, WebSocket) call to answer exactly alike."""
     outcome = await ctx.adapter.search(_query(data))
     results = [
         SearchResult(m.id, m.collection, m.score, m.distance, m.document) for m in outcome.results
@@ -68,10 +79,6 @@ async def vector_search(
     explain = None
     if outcome.explain is not None:
         explain = [ExplainStep(s.step, s.ms, s.detail) for s in outcome.explain]
-    if SSE in request.headers.get("accept", ""):
-        # Litestar sends any Response as it is; the JSON annotation keeps the OpenAPI
-        # schema a single SearchResponse (the stream is described in the docstring).
-        return cast(SearchResponse, EventStream(_events(results, explain)))
     return SearchResponse(results, len(results), explain)
 
 

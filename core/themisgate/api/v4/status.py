@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import get
 
-from ...context import Ctx
+from ...context import AppContext, Ctx
 from ...themis.errors import ThemisError
 from ..problem_docs import problem_responses
 from .models import AdapterStatus
@@ -17,6 +17,11 @@ ERRORS = problem_responses()
 @get("/themis/stats", opt={"scope": "read"}, tags=["status"], responses=ERRORS)
 async def stats(ctx: Ctx) -> dict[str, Any]:
     """ThemisDB's statistics, and this server's adapter counters."""
+    return await read_stats(ctx)
+
+
+async def read_stats(ctx: AppContext) -> dict[str, Any]:
+    """The v4 stats without HTTP, for other surfaces to answer exactly alike."""
     adapter = ctx.adapter
     return {
         "backend": adapter.name,

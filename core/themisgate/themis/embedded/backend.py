@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from ..aql import indexes as aql_indexes
+from ..aql.cursor import cursor_key
 from ..aql.engine import AqlEngine
 from ..errors import (
     DimensionMismatch,
@@ -58,6 +58,7 @@ from ..models import (
     VectorItem,
 )
 from ..settings import ThemisSettings
+from . import indexes as aql_indexes
 from . import store
 from ._keys import check_collection, check_key, check_keys, check_vector_collection
 from ._records import decode_document, edge_row, encode_document, encode_fields
@@ -585,11 +586,9 @@ class EmbeddedBackend:
     async def _aql_engine(self) -> AqlEngine:
         """Made on first use: the index registry and the cursor secret live in the file."""
         if self._aql is None:
-            secret = await self._write(aql_indexes.prepare)
-            configured = self._settings.aql.cursor_secret
-            if configured is not None and configured.reveal():
-                secret = configured.reveal().encode()
-            self._aql = AqlEngine(secret, self._settings.aql)
+            stored = await self._write(aql_indexes.prepare)
+            secret = cursor_key(self._settings.aql.cursor_secret, stored)
+            self._aql = AqlEngine(secret, self._settings.aql, aql_indexes.indexed_fields)
         return self._aql
 
 

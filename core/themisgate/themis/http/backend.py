@@ -14,6 +14,7 @@ Mapping (see the wire API notes for why each choice):
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
@@ -21,8 +22,13 @@ from typing import Any, Literal
 import httpx
 import structlog
 
+from ..aql.ast import returns_stored
+from ..aql.binds import substitute
+from ..aql.cursor import CursorCodec, cursor_key, fingerprint, page
+from ..aql.parser import parse
 from ..errors import ThemisBadRequest, ThemisNotFound, ThemisProtocolError, ThemisUnsupported
 from ..models import (
+    AqlResult,
     Document,
     Edge,
     Health,
@@ -34,6 +40,7 @@ from ..models import (
     VectorItem,
 )
 from ..settings import ThemisSettings
+from . import aql as wire_aql
 from .breaker import BreakerState, CircuitBreaker
 from .client import RequestHook, Sleep, WireClient
 from .codec import (
@@ -93,6 +100,9 @@ class HttpBackend:
         )
         self.edge_route: EdgeRoute = "graph-edge"
         self._features: ServerFeatures | None = None
+        # several processes share cursors only through a configured secret
+        key = cursor_key(settings.aql.cursor_secret, secrets.token_bytes(32))
+        self._cursors = CursorCodec(key, settings.aql.cursor_ttl)
 
     # --- lifecycle and status ---------------------------------------------------------
 
@@ -344,6 +354,95 @@ class HttpBackend:
         if query.min_depth and "min_depth" not in body:
             visited = [v for v in visited if v != query.start]
         return Traversal(start=query.start, vertices=visited, edges=[], paths=[])
+
+    # --- AQL and secondary indexes ------------------------------------------------------
+
+    async def aql(
+        self,
+        query: str,
+        bind_vars: Mapping[str, Any] | None = None,
+        *,
+        batch_size: int | None = None,
+        cursor: str | None = None,
+        explain: bool = False,
+        allow_full_scan: bool = False,
+    ) -> AqlResult:
+        """`POST /query/aql` with the binds written in as literals (see `http/aql.py`).
+        Nothing is sent for a query that does not parse or lacks a bind."""
+        binds = {} if bind_vars is None else bind_vars
+        parsed = parse(query)
+        text = substitute(query, binds)
+        key = fingerprint(query, binds, allow_full_scan=allow_full_scan)
+        max_batch = self.settings.aql.max_batch_size
+        skip, take = page(self._cursors, key, batch_size, None, max_batch)
+        server_cursor: str | None = None
+        if cursor is not None:
+            opened = self._cursors.open(cursor, key)
+            take = batch_size if batch_size is not None else opened.batch_size
+            if isinstance(opened.position, str):
+                server_cursor = opened.position
+            else:
+                skip = max(0, opened.position)
+        body: dict[str, Any] = {"query": text}
+        if allow_full_scan:
+            body["allow_full_scan"] = True
+        if explain:
+            body["explain"] = True
+        if take is not None and skip == 0:
+            body.update(use_cursor=True, batch_size=take)
+            if server_cursor is not None:
+                body["cursor"] = server_cursor
+        try:
+            response = await self.wire.call(wire_aql.WHAT, "POST", "/query/aql", body)
+        except ThemisBadRequest as exc:
+            raise wire_aql.typed_error(exc) from None
+        answer = expect_object(response, wire_aql.WHAT)
+        stored = returns_stored(parsed)
+        next_cursor: str | None = None
+        if isinstance(answer.get("items"), list):
+            results = wire_aql.decode(answer["items"], stored)
+            has_more = answer.get("has_more") is True
+            following = answer.get("next_cursor")
+            if has_more and following is not None and take is not None:
+                next_cursor = self._cursors.issue(key, str(following), take)
+            has_more = next_cursor is not None
+        else:
+            everything = wire_aql.decode(wire_aql.entries(answer), stored)
+            end = len(everything) if take is None else skip + take
+            results = everything[skip:end]
+            has_more = len(everything) > end
+            if has_more and take is not None:
+                next_cursor = self._cursors.issue(key, end, take)
+        details = None
+        if explain:
+            details = {name: answer[name] for name in wire_aql.EXPLAIN_KEYS if name in answer}
+        return AqlResult(results, len(results), has_more, next_cursor, details)
+
+    async def create_index(
+        self, collection: str, field: str, type: str | None = None, *, unique: bool = False
+    ) -> dict[str, Any]:
+        """`POST /index/create`. The released server indexes only rows written later, until
+        `reindex`."""
+        check_collection(collection)
+        body: dict[str, Any] = {"table": collection, "column": field}
+        if type is not None:
+            body["type"] = type
+        if unique:
+            body["unique"] = True
+        what = f"create an index on {collection}.{field}"
+        return expect_object(await self.wire.call(what, "POST", "/index/create", body), what)
+
+    async def drop_index(self, collection: str, field: str) -> dict[str, Any]:
+        check_collection(collection)
+        what = f"drop the index on {collection}.{field}"
+        body = {"table": collection, "column": field}
+        return expect_object(await self.wire.call(what, "POST", "/index/drop", body), what)
+
+    async def reindex(self, collection: str) -> dict[str, Any]:
+        check_collection(collection)
+        what = f"rebuild the indexes of {collection}"
+        body = {"table": collection}
+        return expect_object(await self.wire.call(what, "POST", "/index/reindex", body), what)
 
 
 def _hit(result: Any, what: str) -> VectorHit:

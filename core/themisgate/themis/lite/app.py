@@ -21,7 +21,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..embedded import EmbeddedBackend
 from ..errors import ThemisBadRequest, ThemisError, ThemisNotFound, ThemisUnavailable
-from . import entities, graph, system, vectors
+from . import aql, entities, graph, system, vectors
 from ._context import LiteContext
 from ._wire import WireError, encode, error_response
 
@@ -53,6 +53,7 @@ def create_lite_app(
             *entities.routes(ctx),
             *vectors.routes(ctx),
             *graph.routes(ctx),
+            *aql.routes(ctx),
         ],
         before_request=_gate(ctx),
         before_send=[count],
