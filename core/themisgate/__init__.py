@@ -11,13 +11,16 @@ from .context import AppContext, Ctx
 from .contracts import (
     ALLOW_ALL,
     ApiVersion,
+    GraphQLField,
     Identity,
     Middleware,
     RateDecision,
     StatusCheck,
     StatusReport,
+    WebSocketAction,
 )
 from .hookspecs import hookimpl
+from .logs import observe_logs
 from .problems import ProblemError
 from .secrets import Secret
 from .validation import ConfigError, Problem
@@ -29,6 +32,7 @@ __all__ = [
     "ConfigError",
     "CoreSettings",
     "Ctx",
+    "GraphQLField",
     "Identity",
     "Middleware",
     "Problem",
@@ -42,7 +46,9 @@ __all__ = [
     "StatusReport",
     "ThemisAdapter",
     "UpsertEntry",
+    "WebSocketAction",
     "create_app",
     "hookimpl",
     "load_settings",
+    "observe_logs",
 ]

@@ -1,5 +1,5 @@
 """The values hooks exchange: who is calling, middleware, health checks, API versions,
-rate-limit decisions. Plain frozen structs, cheap to build on the hot path."""
+rate-limit decisions, GraphQL fields. Plain frozen structs, cheap to build on the hot path."""
 
 from __future__ import annotations
 
@@ -89,3 +89,38 @@ class RateDecision(msgspec.Struct, frozen=True):
 
 
 ALLOW_ALL = RateDecision(allowed=True)
+
+
+class GraphQLField(msgspec.Struct, frozen=True, kw_only=True):
+    """A field a plugin adds to the GraphQL `Query` type (`themisgate_graphql_fields`),
+    described in plain Python so the plugin needs neither strawberry nor the GraphQL
+    plugin: that plugin turns it into a schema field once, at start-up.
+
+    `resolver` is a function (async if it does I/O) whose annotated parameters become the
+    field's arguments (`str`, `int`, `float`, `bool`, `X | None = default`, lists of these)
+    and whose return annotation becomes its type (`dict` → the `JSON` scalar). The caller
+    must hold `scope`; `cost` is what one selection of the field adds to the operation's
+    estimated cost, charged to the rate limiter."""
+
+    name: str
+    resolver: Callable[..., Any]
+    description: str | None = None
+    scope: Scope = "read"
+    cost: int = 1
+
+
+class WebSocketAction(msgspec.Struct, frozen=True, kw_only=True):
+    """An action a plugin adds to the WebSocket protocol (`themisgate_websocket_actions`),
+    in plain Python so the plugin needs neither the WebSocket plugin nor Litestar's
+    WebSocket. A client sends `{"action": name, ...}`; the WebSocket plugin checks that the
+    caller holds `scope`, charges `cost` to the rate limiter, and calls
+    `handler(message, identity)` with the message as a dict. The handler is an async
+    function returning one frame (a dict with a `type`) or None, or an async generator
+    yielding frames, each sent as soon as it is yielded. Raising `ValueError` answers the
+    client with an `invalid_field` error frame; the connection stays open."""
+
+    name: str
+    handler: Callable[..., Any]
+    description: str | None = None
+    scope: Scope = "read"
+    cost: int = 1

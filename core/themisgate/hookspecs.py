@@ -129,14 +129,39 @@ def themisgate_embedder(ctx: AppContext, settings: EmbedderSettings) -> Embedder
 
 @hookspec
 def themisgate_graphql_fields(ctx: AppContext) -> Sequence[Any] | None:
-    """Fields other plugins add to the GraphQL schema (the GraphQL plugin documents the
-    accepted objects). Called once when that plugin builds its schema."""
+    """Fields this plugin adds to the GraphQL `Query` type, as `GraphQLField`s: plain
+    Python (a name, a resolver, a description, the scope a caller needs, a cost), so the
+    plugin imports neither strawberry nor the GraphQL plugin. Called once, when that plugin
+    builds its schema at start-up; a name that is taken or not a GraphQL name stops
+    start-up naming the plugin. The resolver's annotated parameters become the field's
+    arguments and its return annotation the field's type (see docs/graphql.md).
+
+        from themisgate import GraphQLField
+
+        def themisgate_graphql_fields(ctx):
+            async def hello(name: str) -> str:
+                return f"Hello, {name}!"
+
+            return [GraphQLField(name="hello", resolver=hello, description="A greeting.")]
+    """
 
 
 @hookspec
 def themisgate_websocket_actions(ctx: AppContext) -> Sequence[Any] | None:
-    """Actions other plugins add to the WebSocket protocol (the WebSocket plugin documents
-    the accepted objects). Called once when that plugin starts."""
+    """Actions this plugin adds to the WebSocket protocol, as `WebSocketAction`s: a name,
+    an async handler `(message: dict, identity) -> frame | None` (or an async generator of
+    frames), the scope a caller needs, a rate-limit cost. Called once, when the WebSocket
+    plugin starts; a name that is taken stops start-up naming the plugin (see
+    docs/websocket-protocol.md).
+
+        from themisgate import WebSocketAction
+
+        def themisgate_websocket_actions(ctx):
+            async def echo(message, identity):
+                return {"type": "echo", "text": message.get("text", "")}
+
+            return [WebSocketAction(name="echo", handler=echo, description="Echoes text.")]
+    """
 
 
 @hookspec

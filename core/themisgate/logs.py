@@ -1,12 +1,18 @@
 """structlog set-up: JSON lines when stderr is not a terminal (production), readable
 key=value lines when it is; the standard library's loggers (uvicorn, litestar) go through
-the same processors, so every line has the same shape and the request id."""
+the same processors, so every line has the same shape and the request id.
+
+Plugins observe records through `observe_logs(listener)`: one processor in the shared
+chain (`LOG_TAP`) hands each record, after redaction and before rendering, to whoever
+subscribed, so a plugin can stream the log without replacing the renderer."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sys
+from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
 import structlog
@@ -33,6 +39,44 @@ def redact_secrets(_: Any, __: str, event: EventDict) -> EventDict:
     return event
 
 
+LogListener = Callable[[Mapping[str, Any]], None]
+
+
+class LogTap:
+    """The processor behind `observe_logs`. It sees structlog's records and, through the
+    pre-chain, the standard library's (uvicorn, litestar), at or above the configured
+    level, with secrets already redacted. With nobody listening it costs one check."""
+
+    def __init__(self) -> None:
+        self._listeners: tuple[LogListener, ...] = ()
+
+    def subscribe(self, listener: LogListener) -> Callable[[], None]:
+        self._listeners = (*self._listeners, listener)
+
+        def unsubscribe() -> None:
+            self._listeners = tuple(known for known in self._listeners if known is not listener)
+
+        return unsubscribe
+
+    def __call__(self, _: Any, __: str, event: EventDict) -> EventDict:
+        for listener in self._listeners:
+            with contextlib.suppress(Exception):  # a listener never breaks logging, nor logs
+                listener(event)
+        return event
+
+
+LOG_TAP = LogTap()
+
+
+def observe_logs(listener: LogListener) -> Callable[[], None]:
+    """Call `listener` with every log record from now on; returns the function that stops
+    it. The record is the live event dict (keys such as `event`, `level`, `timestamp`,
+    `logger`; `_`-prefixed keys are the standard library's internals): copy what you keep,
+    change nothing. The listener runs inside the logging call, possibly on another thread,
+    so it must be quick, never block and never log."""
+    return LOG_TAP.subscribe(listener)
+
+
 def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None = None) -> None:
     """Configure structlog and the standard library's logging; `stream` defaults to stderr."""
     out = stream or sys.stderr
@@ -42,6 +86,7 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | N
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact_secrets,
+        LOG_TAP,
     ]
     renderer: Processor = (
         structlog.processors.JSONRenderer()

@@ -33,7 +33,7 @@ async def test_it_is_configured_from_plugins_toml_served_and_listed(tmp_path: Pa
     assert hello["distribution"] == "themisgate-hello"
     assert hello["version"] == "0.1.0"
     assert hello["settings"] == {"greeting": "Moin", "punctuation": "."}
-    assert hello["hooks"] == ["themisgate_cli", "themisgate_routes"]
+    assert hello["hooks"] == ["themisgate_cli", "themisgate_graphql_fields", "themisgate_routes"]
 
 
 async def test_themisgate_testing_tests_a_plugin_in_a_few_lines() -> None:
