@@ -5,6 +5,7 @@ every hook receives, and `ProblemError` for answering with problem+json.
 """
 
 from .adapter import SearchOutcome, SearchQuery, ThemisAdapter, UpsertEntry
+from .api.problem_docs import ProblemDetails, problem_responses
 from .app import create_app
 from .config import CoreSettings, Settings, load_settings
 from .context import AppContext, Ctx
@@ -36,6 +37,7 @@ __all__ = [
     "Identity",
     "Middleware",
     "Problem",
+    "ProblemDetails",
     "ProblemError",
     "RateDecision",
     "SearchOutcome",
@@ -51,4 +53,5 @@ __all__ = [
     "hookimpl",
     "load_settings",
     "observe_logs",
+    "problem_responses",
 ]

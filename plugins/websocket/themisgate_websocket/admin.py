@@ -11,9 +11,9 @@ from litestar import get, post
 from litestar.params import FromPath, JSONBody
 
 from themisgate import Ctx, ProblemError
+from themisgate import problem_responses as problems
 
 from .hub import broadcast_frame, personal_frame
-from .openapi import problems
 from .protocol import CLIENT_ID
 from .runtime import runtime_for
 

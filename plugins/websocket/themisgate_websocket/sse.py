@@ -19,10 +19,10 @@ from litestar.params import FromQuery
 from litestar.response import Stream
 
 from themisgate import Ctx, ProblemError
+from themisgate import problem_responses as problems
 
 from .credentials import OPT_KEY
 from .logstream import LogStream, parse_level
-from .openapi import problems
 from .protocol import LogsDropped, encode
 from .runtime import WebSocketRuntime, runtime_for
 
