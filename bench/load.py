@@ -57,7 +57,7 @@ default = "100000000/minute"
 [plugins.tracing]
 exporter = "none"
 sampler = "parentbased_traceidratio"
-sampler_arg = {ratio}
+sampler_ratio = {ratio}
 [plugins.v3compat]
 [plugins.graphql]
 [plugins.websocket]
