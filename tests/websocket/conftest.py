@@ -6,10 +6,6 @@ from __future__ import annotations
 
 import io
 import logging
-import shutil
-import subprocess
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,10 +13,8 @@ import pytest
 import redis
 import structlog
 
-from tests.support.processes import free_port
+from tests.support.redis import RedisServer, own_prefix, shared_redis_client
 from themisgate.logs import configure_logging
-
-SHARED_REDIS = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture
@@ -38,63 +32,15 @@ def logging_on() -> Iterator[io.StringIO]:
 
 @pytest.fixture
 def shared_redis() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(SHARED_REDIS, socket_timeout=2, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        pytest.fail(f"this test needs the Redis at {SHARED_REDIS}, which does not answer: {exc}")
+    client = shared_redis_client()
     yield client
     client.close()
 
 
 @pytest.fixture
 def prefix(shared_redis: redis.Redis) -> Iterator[str]:
-    """A channel and key prefix of this test's own; its keys go afterwards."""
-    value = f"test-ws-{uuid.uuid4().hex[:12]}"
-    yield value
-    keys = list(shared_redis.scan_iter(match=f"{value}:*", count=1000))
-    if keys:
-        shared_redis.delete(*keys)
-
-
-class RedisServer:
-    """A `redis-server` of the test's own, without persistence, that the test can kill
-    (SIGKILL, like a crash) and start again on the same port."""
-
-    def __init__(self, workdir: Path) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.fail("redis-server is not installed; the outage test starts its own")
-        self.binary = binary
-        self.workdir = workdir
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> RedisServer:
-        command = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1"]
-        command += ["--save", "", "--appendonly", "no", "--dir", str(self.workdir)]
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        client = redis.Redis(port=self.port, socket_timeout=0.5, socket_connect_timeout=0.5)
-        deadline = time.monotonic() + 10
-        try:
-            while True:
-                try:
-                    client.ping()
-                    return self
-                except redis.ConnectionError:
-                    if time.monotonic() > deadline or self.process.poll() is not None:
-                        raise AssertionError(f"redis-server on {self.port} did not start") from None
-                    time.sleep(0.02)
-        finally:
-            client.close()
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+    with own_prefix(shared_redis, "ws") as value:
+        yield value
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from tests.support.processes import ServerProcess, running
+from tests.support.redis import SHARED_REDIS, RedisServer
 
-from .conftest import SHARED_REDIS, RedisServer
 from .support import websocket_server
 
 SEARCH = "/api/v4/ws/search"
