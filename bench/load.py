@@ -52,7 +52,7 @@ def all_plugins(storage: str, ratio: float, prefix: str) -> str:
 [plugins.ratelimit]
 storage = "{storage}"
 key_prefix = "{prefix}"
-default = "100000000/minute"
+default = "50000000/minute"
 [plugins.metrics]
 [plugins.tracing]
 exporter = "none"
