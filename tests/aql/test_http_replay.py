@@ -14,8 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.core.themis.test_http_replay import Replay, replayed
-from tests.support.recordings import AQL_FIXED, load_recording
+from tests.support.recordings import AQL_FIXED, Replay, load_recording, replayed
 from themisgate.themis import ThemisBadRequest, ThemisSettings
 from themisgate.themis.aql import AqlForbidden, AqlFullScan, AqlSyntaxError
 from themisgate.themis.http import HttpBackend

@@ -18,8 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.core.themis.test_lite_wire import request_body
-from tests.support.recordings import AQL_FIXED, load_recording
+from tests.support.recordings import AQL_FIXED, load_recording, request_body
 from themisgate.themis import ThemisSettings
 from themisgate.themis.embedded import EmbeddedBackend
 from themisgate.themis.lite import create_lite_app
