@@ -28,11 +28,18 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(command: list[str], port: int, cwd: Path, health: str = "/health") -> Iterator[str]:
-    """Start `command`, wait for `health` to answer 200, yield the base URL, stop it."""
+def running(
+    command: list[str],
+    port: int,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    health: str = "/health",
+) -> Iterator[tuple[str, int]]:
+    """Start `command`, wait for `health` to answer 200, yield its base URL and pid, stop it."""
     process = subprocess.Popen(
         command,
         cwd=cwd,
+        env={**os.environ, **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -51,10 +58,27 @@ def server(command: list[str], port: int, cwd: Path, health: str = "/health") ->
             if time.monotonic() > deadline:
                 raise SystemExit(f"{command} did not start")
             time.sleep(0.05)
-        yield base
+        yield base, process.pid
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=15)
+
+
+@contextlib.contextmanager
+def server(command: list[str], port: int, cwd: Path, health: str = "/health") -> Iterator[str]:
+    """`running`, when only the base URL matters."""
+    with running(command, port, cwd, health=health) as (base, _):
+        yield base
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
 def uvicorn_command(target: str, port: int) -> list[str]:

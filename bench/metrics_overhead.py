@@ -23,28 +23,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 from asgi_driver import one_request, with_lifespan
-from http_load import free_port, uvicorn_command
+from http_load import cpu_seconds, free_port, uvicorn_command
+from http_load import running as started
 
 import themisgate_metrics
 from themisgate.testing import make_app
 
 TARGET = 0.15
 MULTIPROCESS = "themisgate + metrics, multiprocess"
-TICKS = os.sysconf("SC_CLK_TCK")
 
 SETTINGS = """
 [core]
@@ -111,43 +106,6 @@ async def in_process(requests: int, rounds: int) -> dict[str, float]:
 
 
 # --- over loopback ----------------------------------------------------------------------
-
-
-@contextmanager
-def started(
-    command: list[str], port: int, cwd: Path, env: dict[str, str] | None = None
-) -> Iterator[tuple[str, int]]:
-    process = subprocess.Popen(
-        command,
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"{command} exited with {process.returncode}")
-            try:
-                if httpx.get(base + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{command} did not start")
-            time.sleep(0.05)
-        yield base, process.pid
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=15)
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
 def load(url: str, seconds: int, pid: int) -> Sample:

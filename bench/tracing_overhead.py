@@ -43,7 +43,7 @@ from typing import Any
 
 import httpx
 from asgi_driver import one_request, with_lifespan
-from http_load import free_port, uvicorn_command
+from http_load import cpu_seconds, free_port, running, uvicorn_command
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -60,7 +60,6 @@ PLUGIN_SETTINGS = {
     "100 %": {"sampler": "always_on"},
     "parent-based 10 %": {"sampler": "parentbased_traceidratio", "sampler_ratio": 0.1},
 }
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class Sink(SpanExporter):
@@ -301,46 +300,18 @@ def server_app(label: str) -> Any:
     return app
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
-
-
 @contextmanager
 def uvicorn_server(
     factory: str, cwd: Path, themis_url: str | None = None
 ) -> Iterator[tuple[str, int]]:
     port = free_port()
     command = [*uvicorn_command(f"traced_app:{factory}", port), "--factory"]
-    environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    environment = {"PYTHONPATH": str(Path(__file__).parent)}
     if themis_url is not None:
         environment[THEMIS_URL_VARIABLE] = themis_url
-    process = subprocess.Popen(
-        command,
-        cwd=cwd,
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"{command} exited with {process.returncode}")
-            try:
-                if httpx.get(base + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{command} did not start")
+    with running(command, port, cwd, env=environment) as (base, pid):
         httpx.put(base + DOCUMENT, json={"title": "A document", "year": 2024}).raise_for_status()
-        yield base, process.pid
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=15)
+        yield base, pid
 
 
 def wrk_requests(url: str, seconds: int, connections: int) -> tuple[int, float]:
