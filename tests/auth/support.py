@@ -3,7 +3,6 @@ a route that says who the caller is, and an event listener."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import hashlib
@@ -11,15 +10,14 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
-import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from litestar import Litestar, Request, get
+from litestar import Request, get
 
 from tests.support.processes import free_port
 from themisgate import Ctx
@@ -230,25 +228,3 @@ def jwks_server(*pairs: KeyPair) -> Iterator[JwksServer]:
 
 
 # --- an app on a real socket ------------------------------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def serving(app: Litestar) -> AsyncIterator[str]:
-    """Serve `app` with uvicorn on a free loopback port: clients connect for real, so the
-    peer address is the one they connect from (127.0.0.x)."""
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-                raise AssertionError("uvicorn stopped before it started")
-            await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task

@@ -12,10 +12,11 @@ import httpx
 import pytest
 
 import themisgate_auth
+from tests.support.processes import served as serving
 from themisgate.testing import make_app
 from themisgate_auth import parse_address
 
-from .support import auth_settings, serving, whoami_plugin
+from .support import auth_settings, whoami_plugin
 
 PROXY = "127.0.0.2"
 DIRECT = "127.0.0.3"

@@ -3,22 +3,20 @@ and observed operations or stand in for a rate limiter, and real server processe
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from litestar import Litestar
 from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import TestClient
 from litestar.testing.websocket_test_session import WebSocketTestSession
 
 import themisgate_websocket
-from tests.support.processes import ServerProcess, free_port, themisgate
+from tests.support.processes import ServerProcess, themisgate
 from themisgate import Identity, RateDecision
 from themisgate.testing import make_app
 
@@ -151,27 +149,6 @@ def websocket_server(
         extra,
     ]
     return themisgate(workdir, "\n".join(lines) + "\n")
-
-
-@contextlib.asynccontextmanager
-async def served(app: Litestar) -> AsyncIterator[str]:
-    """Serve `app` with uvicorn on a free loopback port, in this event loop; its URL."""
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-                raise AssertionError("uvicorn stopped before it started")
-            await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 def rss_bytes(pid: int) -> int:

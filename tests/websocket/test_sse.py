@@ -15,9 +15,10 @@ import httpx
 import pytest
 import structlog
 
+from tests.support.processes import served
 from themisgate.themis import ThemisUnavailable
 
-from .support import Recorder, served, websocket_app
+from .support import Recorder, websocket_app
 
 STATUS = "/api/v4/events/status"
 LOGS = "/api/v4/events/logs"
