@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import get
 from litestar.params import FromPath
+from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
 from opentelemetry.trace import SpanKind, StatusCode
 
 from themisgate import ProblemError
@@ -160,6 +161,24 @@ async def test_ratio_sampling_keeps_about_that_share_of_traces() -> None:
             await client.get("/api")
     kept = len(spans.get_finished_spans())
     assert 50 < kept < 150, kept  # 100 expected; the bounds are many deviations wide
+
+
+async def test_ratio_sampling_decides_by_trace_id_as_the_sdk_sampler_does() -> None:
+    """Roots are decided before the SDK is asked (roots.py); the decision must be the
+    SDK's own: kept exactly when the id's low 64 bits are below ratio * 2**64, and a kept
+    root's span carries the id the response named."""
+    ratio = 0.5
+    bound = TraceIdRatioBased.get_bound_for_rate(ratio)
+    async with traced_client(sampler="parentbased_traceidratio", sampler_ratio=ratio) as (
+        client,
+        spans,
+    ):
+        named = [(await client.get("/api")).headers["x-trace-id"] for _ in range(200)]
+    assert len(set(named)) == 200
+    exported = {hex_trace_id(span) for span in spans.get_finished_spans()}
+    should_keep = {t for t in named if int(t, 16) & (2**64 - 1) < bound}
+    assert exported == should_keep
+    assert 50 < len(exported) < 150, len(exported)
 
 
 async def test_two_apps_in_one_process_keep_their_spans_apart() -> None:

@@ -185,6 +185,21 @@ async def test_unsampled_requests_still_propagate_their_trace_to_themisdb() -> N
     assert (trace_id, flags) == (format(REMOTE_TRACE_ID, "032x"), "00")
 
 
+async def test_a_root_the_sampler_dropped_still_propagates_its_trace_to_themisdb() -> None:
+    """No span is recorded, yet ThemisDB hears the trace the response names, marked not
+    sampled, so it does not start a trace of its own."""
+    with recording_themis_lite() as (url, received):
+        async with traced_client(settings=http_backend(url), sampler="parentbased_always_off") as (
+            client,
+            spans,
+        ):
+            response = await client.get(DOCUMENT)
+    assert spans.get_finished_spans() == ()
+    (_, headers), *_ = [r for r in received if r[0].startswith("/entities/")]
+    _version, trace_id, _, flags = headers["traceparent"].split("-")
+    assert (trace_id, flags) == (response.headers["x-trace-id"], "00")
+
+
 async def test_a_themisdb_that_is_down_ends_the_request_span_with_an_error() -> None:
     from tests.support.processes import free_port
 

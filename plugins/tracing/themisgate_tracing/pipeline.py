@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import (
     ALWAYS_OFF,
     ALWAYS_ON,
@@ -45,10 +46,12 @@ def build_provider(
     settings: TracingSettings,
     exporter: SpanExporter | None,
     processors: Sequence[SpanProcessor] = (),
+    id_generator: IdGenerator | None = None,
 ) -> TracerProvider:
     provider = TracerProvider(
         sampler=build_sampler(settings.sampler, settings.sampler_ratio),
         resource=Resource.create(settings.resource),
+        id_generator=id_generator,
         shutdown_on_exit=False,  # the lifespan shuts it down, bounded; atexit would not be
     )
     if exporter is not None:

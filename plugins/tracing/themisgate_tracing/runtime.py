@@ -29,6 +29,7 @@ from themisgate import StatusReport
 from .exporters import ReportingExporter, build_exporter, safe_url
 from .pipeline import build_provider, describe_sampler, shut_down
 from .resolve import TracingSettings
+from .roots import PrimedIds, root_bound
 
 log = structlog.get_logger("themisgate.tracing")
 
@@ -76,6 +77,9 @@ class Tracing:
         self.children_follow_parent = settings.sampler.startswith("parentbased_") or (
             settings.sampler == "always_off"
         )
+        # roots below this bound are kept; None: every root is (see roots.py)
+        self.root_bound = root_bound(settings.sampler, settings.sampler_ratio)
+        self.ids = PrimedIds()
 
     # --- life cycle -----------------------------------------------------------------
 
@@ -94,7 +98,7 @@ class Tracing:
             return
         inner = build_exporter(settings)
         self.exporter = ReportingExporter(inner, self.target) if inner is not None else None
-        self.provider = build_provider(settings, self.exporter, self._processors)
+        self.provider = build_provider(settings, self.exporter, self._processors, self.ids)
         self.tracer = self.provider.get_tracer(INSTRUMENTATION_NAME, _plugin_version())
         log.info(
             "tracing started",

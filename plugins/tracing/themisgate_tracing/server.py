@@ -6,7 +6,8 @@ router has matched; when the request is done it is renamed `METHOD /route/{templ
 keeps the method alone, as the HTTP semantic conventions say, so a raw path never becomes
 a span name). Attributes follow the stable HTTP semantic conventions. An incoming W3C
 `traceparent`/`tracestate` (any field of the configured propagators) is continued; the
-trace id goes back in a response header, and into every log record of the request.
+trace id goes back in a response header, and into every log record of the request. A
+request without one that the sampler will drop costs little: see roots.py.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from opentelemetry import context as context_api
 from opentelemetry.context import Context
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, set_span_in_context
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, set_span_in_context
 
+from .roots import dropped_root, kept, new_trace_id
 from .runtime import ACTIVE, Tracing
 from .spans import ERROR_TYPE, bind_ids, record_error, trace_id_hex, unbind
 
@@ -71,16 +73,24 @@ class ServerSpans:
             return
 
         method: str = scope["method"]
+        tracing = self.tracing
         parent = self._incoming_context(scope)
-        attributes = self._request_attributes(
-            scope, method
-        )  # known at the start: samplers see them
-        span = tracer.start_span(method, parent, SpanKind.SERVER, attributes)
+        span: Span
+        bound = tracing.root_bound
+        if parent is None and bound is not None:
+            drawn = new_trace_id()
+            if kept(drawn, bound):
+                tracing.ids.prime(drawn)  # the SDK's sampler sees the same id
+                span = self._start(tracer, scope, method, None)
+            else:
+                span = dropped_root(drawn)
+        else:
+            span = self._start(tracer, scope, method, parent)
         recording = span.is_recording()
         span_context = span.get_span_context()
         trace_id = trace_id_hex(span_context)
         attached = context_api.attach(set_span_in_context(span, parent))
-        active = ACTIVE.set(self.tracing)
+        active = ACTIVE.set(tracing)
         log_ids = bind_ids(span_context, trace_id)
         response = _Response(send, (self.header, trace_id.encode()) if self.header else None)
         try:
@@ -96,6 +106,11 @@ class ServerSpans:
             unbind(log_ids)
             ACTIVE.reset(active)
             context_api.detach(attached)
+
+    def _start(self, tracer: Tracer, scope: Scope, method: str, parent: Context | None) -> Span:
+        # attributes known at the start go in at the start: samplers see them
+        attributes = self._request_attributes(scope, method)
+        return tracer.start_span(method, parent, SpanKind.SERVER, attributes)
 
     def _incoming_context(self, scope: Scope) -> Context | None:
         """The caller's trace context, when it sent one (`traceparent`, `tracestate`)."""
