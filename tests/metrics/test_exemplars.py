@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, Sampler
 
 import themisgate_metrics
 from themisgate import Middleware
@@ -16,9 +17,9 @@ from .support import Named
 DURATION_BUCKET = "http_server_request_duration_seconds_bucket"
 
 
-def tracing_stand_in(name: str, trace_ids: list[str]) -> Named:
+def tracing_stand_in(name: str, trace_ids: list[str], sampler: Sampler = ALWAYS_ON) -> Named:
     """What the tracing plugin does for this purpose: a current span around each request."""
-    tracer = TracerProvider().get_tracer("tests")
+    tracer = TracerProvider(sampler=sampler).get_tracer("tests")
 
     def factory(app: Any) -> Any:
         async def traced(scope: Any, receive: Any, send: Any) -> None:
@@ -62,4 +63,18 @@ async def test_no_exemplars_without_the_tracing_plugin() -> None:
         response = await client.get("/metrics", headers={"accept": OPENMETRICS})
     found = Scrape(response.text, openmetrics=True)
     assert trace_ids  # a span was current
+    assert all(s.exemplar is None for s in found.samples)
+
+
+async def test_a_trace_the_sampler_dropped_is_no_exemplar() -> None:
+    """It is never exported, so a bucket linking to it would link nowhere."""
+    trace_ids: list[str] = []
+    dropping = tracing_stand_in("tracing", trace_ids, sampler=ALWAYS_OFF)
+    async with plugin_client(themisgate_metrics, dropping) as client:
+        await client.get("/health")
+        await client.put("/api/v4/themis/documents/books/b1", json={"t": 1})
+        response = await client.get("/metrics", headers={"accept": OPENMETRICS})
+    found = Scrape(response.text, openmetrics=True)
+    assert len(trace_ids) >= 2  # a (non-recording) span with a valid id was current
+    assert found.find(DURATION_BUCKET, http_route="/health")
     assert all(s.exemplar is None for s in found.samples)

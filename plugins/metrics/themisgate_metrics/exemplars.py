@@ -15,8 +15,8 @@ ExemplarSource = Callable[[], Exemplar | None]
 
 
 def trace_exemplars() -> ExemplarSource | None:
-    """A function giving `{"trace_id": …}` for the current span, or None if the
-    OpenTelemetry API is not installed."""
+    """A function giving `{"trace_id": …}` for the current span when it is sampled
+    (else None), or None if the OpenTelemetry API is not installed."""
     try:
         from opentelemetry import trace
     except ImportError:
@@ -24,8 +24,9 @@ def trace_exemplars() -> ExemplarSource | None:
     current_span = trace.get_current_span
 
     def exemplar() -> Exemplar | None:
+        # a trace the sampler dropped is never exported: an exemplar would link nowhere
         context = current_span().get_span_context()
-        if not context.is_valid:
+        if not context.trace_flags.sampled or not context.is_valid:
             return None
         return {"trace_id": format(context.trace_id, "032x")}
 
