@@ -10,7 +10,7 @@ from typing import Any
 
 from litestar.types import ControllerRouterHandler
 
-from .api.system import ROUTES as SYSTEM_ROUTES
+from .api.system import system_routes
 from .authorization import scope_check
 from .context import AppContext
 from .contracts import ApiVersion, Middleware, StatusCheck, StatusReport
@@ -27,7 +27,7 @@ V4_PATH = "/api/v4"
 def themisgate_routes(ctx: AppContext) -> Sequence[ControllerRouterHandler]:
     from .api.v4 import ROUTES as V4_ROUTES
 
-    return [*SYSTEM_ROUTES, *V4_ROUTES]
+    return [*system_routes(ctx), *V4_ROUTES]
 
 
 def themisgate_middleware(ctx: AppContext) -> Sequence[Middleware]:

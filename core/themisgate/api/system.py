@@ -12,7 +12,8 @@ import time
 from typing import Any
 
 import msgspec
-from litestar import Response, get
+from litestar import MediaType, Response, get
+from litestar.handlers import HTTPRouteHandler
 
 from ..context import AppContext, Ctx
 from ..contracts import ApiVersion, StatusCheck, StatusReport
@@ -34,18 +35,6 @@ def facts(ctx: AppContext) -> SystemFacts:
     if ctx.system is None:
         raise RuntimeError("system facts are computed by create_app()")
     return ctx.system
-
-
-@get("/health", include_in_schema=False, opt={"exempt": True})
-async def health(ctx: Ctx) -> dict[str, Any]:
-    """Liveness: the process answers. Never touches ThemisDB or any other dependency."""
-    system = facts(ctx)
-    return {
-        "status": "ok",
-        "version": system.version,
-        "pid": os.getpid(),
-        "uptime_seconds": round(time.time() - system.started, 3),
-    }
 
 
 async def _run_check(plugin: str, check: StatusCheck) -> dict[str, Any]:
@@ -82,14 +71,6 @@ async def ready(ctx: Ctx) -> Response[dict[str, Any]]:
     return Response(body, status_code=200)
 
 
-@get("/api", include_in_schema=False)
-async def api_versions(ctx: Ctx) -> dict[str, Any]:
-    """The API versions this server speaks, with their status and sunset dates."""
-    versions = facts(ctx).api_versions
-    current = next((v.name for v in versions if v.status == "current"), None)
-    return {"current": current, "versions": msgspec.to_builtins(versions)}
-
-
 @get("/-/plugins", include_in_schema=False, opt={"scope": "admin"})
 async def plugin_listing(ctx: Ctx) -> dict[str, Any]:
     """Enabled plugins (distribution, version, hooks, settings redacted), optional ones
@@ -98,4 +79,32 @@ async def plugin_listing(ctx: Ctx) -> dict[str, Any]:
     return {"enabled": system.plugins, "skipped": system.skipped, "installed": system.installed}
 
 
-ROUTES = [health, ready, api_versions, plugin_listing]
+def system_routes(ctx: AppContext) -> list[HTTPRouteHandler]:
+    """The routes bound to one app. Load balancers and clients call `/health` and `/api`
+    far more than anything else, so these two take their app from this closure rather
+    than by dependency injection, which would be most of what they cost; `/api` answers
+    bytes encoded on its first call (the versions are fixed once the app is built)."""
+
+    @get("/health", include_in_schema=False, opt={"exempt": True})
+    async def health() -> dict[str, Any]:
+        """Liveness: the process answers. Never touches ThemisDB or any other dependency."""
+        system = facts(ctx)
+        return {
+            "status": "ok",
+            "version": system.version,
+            "pid": os.getpid(),
+            "uptime_seconds": round(time.time() - system.started, 3),
+        }
+
+    encoded: list[bytes] = []
+
+    @get("/api", include_in_schema=False, media_type=MediaType.JSON)
+    async def api_versions() -> bytes:
+        """The API versions this server speaks, with their status and sunset dates."""
+        if not encoded:
+            versions = facts(ctx).api_versions
+            current = next((v.name for v in versions if v.status == "current"), None)
+            encoded.append(msgspec.json.encode({"current": current, "versions": versions}))
+        return encoded[0]
+
+    return [health, ready, api_versions, plugin_listing]
