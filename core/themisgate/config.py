@@ -50,6 +50,9 @@ class CoreSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     request_id_header: str = "X-Request-ID"
     # the tier of a caller no plugin identified (the core identifies by client IP)
     default_tier: str = "free"
+    # after start-up, exempt what start-up built from the cyclic garbage collector (see
+    # gc_freeze in app.py): full collections stop stalling requests for tens of ms
+    gc_freeze: bool = True
     themis: ThemisSettings = msgspec.field(default_factory=ThemisSettings)
 
 

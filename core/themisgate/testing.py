@@ -25,7 +25,11 @@ from .app import create_app
 from .config import Settings, load_settings
 
 TEST_DEFAULTS: dict[str, Any] = {
-    "core": {"access_log": False, "themis": {"backend": "embedded", "path": ":memory:"}},
+    "core": {
+        "access_log": False,
+        "gc_freeze": False,  # tests start hundreds of apps in one process
+        "themis": {"backend": "embedded", "path": ":memory:"},
+    },
 }
 
 
