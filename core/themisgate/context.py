@@ -112,7 +112,7 @@ class AppContext:
         """Charge `cost` for `key` to `identity`; allowed when no plugin limits rates."""
         if not self._has_rate_limit:
             return ALLOW_ALL
-        decision = self.hooks.themisgate_rate_limit(identity=identity, key=key, cost=cost)
+        decision = self.hooks.themisgate_rate_limit(identity=identity, key=key, cost=cost, ctx=self)
         if inspect.isawaitable(decision):
             decision = await decision
         return decision if isinstance(decision, RateDecision) else ALLOW_ALL
@@ -126,7 +126,7 @@ class AppContext:
             return cached  # type: ignore[no-any-return]
         identity: Identity | None = None
         if self._has_identify:
-            answer = self.hooks.themisgate_identify(request=request)
+            answer = self.hooks.themisgate_identify(request=request, ctx=self)
             if inspect.isawaitable(answer):
                 answer = await answer
             identity = answer

@@ -180,9 +180,10 @@ def themisgate_cli(cli: click.Group) -> None:
 
 @hookspec(firstresult=True)
 def themisgate_identify(
-    request: ASGIConnection[Any, Any, Any, Any],
+    request: ASGIConnection[Any, Any, Any, Any], ctx: AppContext
 ) -> Identity | Awaitable[Identity | None] | None:
-    """Who is calling: `request` is an HTTP request or a WebSocket connection. The first
+    """Who is calling: `request` is an HTTP request or a WebSocket connection, `ctx` the
+    app it reached (one process may run several apps: read settings from it). The first
     non-None answer wins. May return an awaitable. Raise `ProblemError(401, ...)` to refuse
     bad credentials — never answer an unknown key with an anonymous identity. Asked at most
     once per connection, and only when something (a rate limit, a scope check, a handler)
@@ -192,7 +193,7 @@ def themisgate_identify(
     `opt["scope"]` against `Identity.scopes` (401 for anonymous callers, 403 otherwise).
     With none, the server is open: every caller is its IP, holding every scope.
 
-        def themisgate_identify(request):
+        def themisgate_identify(request, ctx):
             key = request.headers.get("x-api-key")
             if key:
                 return Identity("api_key", lookup(key), "premium", frozenset({"read"}))
@@ -243,9 +244,10 @@ def themisgate_event(name: str, payload: dict[str, Any]) -> None:
 
 @hookspec(firstresult=True)
 def themisgate_rate_limit(
-    identity: Identity, key: str, cost: int
+    identity: Identity, key: str, cost: int, ctx: AppContext
 ) -> RateDecision | Awaitable[RateDecision] | None:
-    """Charge `cost` to `identity` for `key` (e.g. "graphql", "ws:search") and say whether
-    it is allowed. Implemented by the rate-limit plugin; called by surfaces that are not
-    plain HTTP requests. With no implementer, everything is allowed. Use
-    `await ctx.rate_limit(identity, key, cost)` rather than calling the hook directly."""
+    """Charge `cost` to `identity` for `key` (e.g. "graphql", "ws:search") in the app
+    `ctx` and say whether it is allowed. Implemented by the rate-limit plugin; called by
+    surfaces that are not plain HTTP requests. With no implementer, everything is
+    allowed. Use `await ctx.rate_limit(identity, key, cost)` rather than calling the hook
+    directly."""

@@ -74,9 +74,9 @@ def authenticator_for(ctx: AppContext) -> Authenticator:
 
 @hookimpl
 def themisgate_identify(
-    request: ASGIConnection[Any, Any, Any, Any],
+    request: ASGIConnection[Any, Any, Any, Any], ctx: AppContext
 ) -> Identity | Awaitable[Identity]:
-    return authenticator_for(request.app.state["themisgate"]).identify(request)
+    return authenticator_for(ctx).identify(request)
 
 
 @hookimpl

@@ -85,7 +85,5 @@ def themisgate_status(ctx: AppContext) -> Sequence[StatusCheck]:
 
 
 @hookimpl(trylast=True)
-def themisgate_rate_limit(identity: Identity, key: str, cost: int) -> None:
-    """Makes the core see that this hook is implemented; each app's own `RateLimiting`
-    answers it (see `runtime.py` for why)."""
-    return None
+def themisgate_rate_limit(identity: Identity, key: str, cost: int, ctx: AppContext) -> Any:
+    return runtime_for(ctx).rate_limit(identity, key, cost)

@@ -1,17 +1,13 @@
 """One app's rate limiting, built once by the start-up hooks: the policies, the limiter,
 the events, readiness, and the answer to `themisgate_rate_limit` (the HTTP middleware is
-in `middleware.py`).
-
-The per-call hook `themisgate_rate_limit(identity, key, cost)` receives no `ctx`, and one
-process may hold several apps (tests do), so the module-level hook cannot know whose
-limiter to use. Each app's `RateLimiting` therefore registers a small object answering
-that hook on the app's own plugin manager; the module-level function only makes the core
-see that the hook is implemented.
+in `middleware.py`). One process may hold several apps (tests do); each has its own,
+found from the app's `ctx`.
 """
 
 from __future__ import annotations
 
 import logging
+import weakref
 from typing import Any
 
 from litestar.types import ASGIApp
@@ -27,29 +23,17 @@ from .responses import US
 log = logging.getLogger("themisgate.ratelimit")
 
 PLUGIN = "ratelimit"
-DECISIONS = f"{PLUGIN}.decisions"
+
+
+_RUNTIMES: weakref.WeakKeyDictionary[AppContext, RateLimiting] = weakref.WeakKeyDictionary()
 
 
 def runtime_for(ctx: AppContext) -> RateLimiting:
-    """The app's `RateLimiting`, created on first use and kept by the app's own plugin
-    manager (as the object answering `themisgate_rate_limit`), so it lives and goes with
-    the app and no module-level state is shared between apps."""
-    decisions = ctx.pm.get_plugin(DECISIONS)
-    if isinstance(decisions, Decisions):
-        return decisions.runtime
-    runtime = RateLimiting(ctx, ctx.config(PLUGIN))
-    ctx.pm.register(Decisions(runtime), name=DECISIONS)
+    """The app's `RateLimiting`, created on first use; it goes with the app."""
+    runtime = _RUNTIMES.get(ctx)
+    if runtime is None:
+        runtime = _RUNTIMES[ctx] = RateLimiting(ctx, ctx.config(PLUGIN))
     return runtime
-
-
-class Decisions:
-    """Answers `themisgate_rate_limit` for one app (registered by `runtime_for`)."""
-
-    def __init__(self, runtime: RateLimiting) -> None:
-        self.runtime = runtime
-
-    def themisgate_rate_limit(self, identity: Identity, key: str, cost: int) -> Any:
-        return self.runtime.rate_limit(identity, key, cost)
 
 
 class RateLimiting:
