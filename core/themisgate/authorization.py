@@ -9,22 +9,27 @@ request, which cost more than identifying the caller.
 
 Refusals follow RFC 6750 §3: a caller without credentials gets 401 with a bare `Bearer`
 challenge naming the scope; one whose credentials lack the scope gets 403 with
-`error="insufficient_scope"`. Both are sent as `auth_failed` events (docs/events.md) so
-metrics count them like the credential failures the auth plugin reports.
+`error="insufficient_scope"`. A WebSocket handshake is refused the same way where the
+server can answer it with HTTP, else closed with 4401 or 4403. Both are sent as
+`auth_failed` events (docs/events.md) so metrics count them like the credential failures
+the auth plugin reports.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from .context import AppContext
 from .contracts import Middleware
-from .problems import ProblemError
+from .problems import PROBLEM_JSON, ProblemError, problem_document
 
 REALM = "themisgate"
+_MAX_CLOSE_REASON = 123  # bytes of UTF-8 a WebSocket close frame can carry (RFC 6455)
 # identity kind → the `scheme` of an `auth_failed` event
 _SCHEME_OF_KIND = {"api_key": "api_key", "user": "jwt", "ip": "none"}
 
@@ -43,7 +48,13 @@ class ScopeCheck:
         handler = scope.get("route_handler")
         needed = handler.opt.get("scope") if handler is not None else None
         if needed is not None:
-            await self.check(ASGIConnection(scope, receive=receive, send=send), needed)
+            try:
+                await self.check(ASGIConnection(scope, receive=receive, send=send), needed)
+            except ProblemError as refused:
+                if scope["type"] != ScopeType.WEBSOCKET:
+                    raise
+                await refuse_handshake(scope, send, refused)
+                return
         await self.app(scope, receive, send)
 
     async def check(self, connection: ASGIConnection[Any, Any, Any, Any], needed: str) -> None:
@@ -73,6 +84,29 @@ class ScopeCheck:
             },
             required_scope=needed,
         )
+
+
+async def refuse_handshake(scope: Scope, send: Send, refused: ProblemError) -> None:
+    """Refuse a WebSocket handshake as HTTP would: a 401/403 problem with its
+    `WWW-Authenticate` where the server offers ASGI's denial response (uvicorn does),
+    else a close with code 4000 + status (4401, 4403) and the detail as reason, which
+    client libraries report (a bare refusal would read as 403 with nothing said)."""
+    if "websocket.http.response" in (scope.get("extensions") or {}):
+        document = problem_document(scope, refused.status_code, refused.slug, refused.detail)
+        body = msgspec.json.encode({**document, **refused.extensions})
+        headers = [(b"content-type", PROBLEM_JSON.encode())]
+        headers += [(k.lower().encode(), v.encode()) for k, v in (refused.headers or {}).items()]
+        await send(
+            {
+                "type": "websocket.http.response.start",
+                "status": refused.status_code,
+                "headers": headers,
+            }
+        )
+        await send({"type": "websocket.http.response.body", "body": body, "more_body": False})
+        return
+    reason = refused.detail.encode()[:_MAX_CLOSE_REASON].decode(errors="ignore")
+    await send({"type": "websocket.close", "code": 4000 + refused.status_code, "reason": reason})
 
 
 def scope_check(ctx: AppContext) -> Middleware:

@@ -78,20 +78,35 @@ def problem_response(
     headers: Mapping[str, str] | None = None,
     extensions: Mapping[str, Any] | None = None,
 ) -> Response[dict[str, Any]]:
+    scope = request.scope if request is not None else None
+    body = problem_document(scope, status, slug, detail, title=title, extensions=extensions)
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}))
+
+
+def problem_document(
+    scope: Mapping[str, Any] | None,
+    status: int,
+    slug: str,
+    detail: str,
+    *,
+    title: str | None = None,
+    extensions: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The RFC 9457 body: `instance` and `request_id` come from the request's `scope`."""
     body: dict[str, Any] = {
         "type": TYPE_PREFIX + slug,
         "title": title or _title(status),
         "status": status,
         "detail": detail,
     }
-    if request is not None:
-        body["instance"] = request.url.path
-        request_id = request.scope.get(REQUEST_ID_SCOPE_KEY)
+    if scope is not None:
+        body["instance"] = scope["path"]
+        request_id = scope.get(REQUEST_ID_SCOPE_KEY)
         if request_id:
             body["request_id"] = request_id
     if extensions:
         body.update(extensions)
-    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}))
+    return body
 
 
 def _title(status: int) -> str:
