@@ -187,3 +187,23 @@ def test_the_fast_header_of_allowed_requests_matches_the_policy_states(
             assert allowed_field(verdict).decode() == ratelimit_field(verdict.states)
             compared += 1
     assert compared > 100
+
+
+def test_fewest_remaining_of_an_allowed_request_is_what_tightest_reports(
+    clock: ManualClock,
+) -> None:
+    """The `rate_limit_checked` event reads it on every allowed request."""
+    store = MemoryStore(1000, clock)
+    policies = [policy("20/second", "s"), policy("200/minute", "m"), policy("40/minute", "b")]
+    rng = random.Random(7)
+    checked = 0
+    for _ in range(400):
+        clock.advance(rng.choice([0, 0, 0.05, 0.5, 3]))
+        verdict = store.charge("ip:1", policies, rng.choice([1, 1, 2]))
+        if not verdict.allowed:
+            continue
+        tightest = verdict.tightest
+        assert tightest is not None
+        assert verdict.fewest_remaining() == (tightest.policy, tightest.remaining)
+        checked += 1
+    assert checked > 50

@@ -113,6 +113,18 @@ class Verdict:
     def violated(self) -> list[PolicyState]:
         return [s for s in self.states if s.retry > 0]
 
+    def fewest_remaining(self) -> tuple[Policy, int]:
+        """For an allowed request: the policy with the fewest units left, and how many —
+        what `tightest` reports then (no policy has a wait), without building states."""
+        now = self.now
+        best: tuple[Policy, int] | None = None
+        for policy, tat in zip(self.policies, self.tats, strict=True):
+            remaining = max(0, (now + policy.tolerance - tat) // policy.interval)
+            if best is None or remaining < best[1]:
+                best = (policy, remaining)
+        assert best is not None
+        return best
+
     @property
     def tightest(self) -> PolicyState | None:
         """The policy closest to refusing: what `limit` and `remaining` report."""

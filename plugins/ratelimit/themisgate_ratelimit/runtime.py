@@ -88,16 +88,20 @@ class RateLimiting:
     def report(self, plan: Plan, identity: Identity, verdict: Verdict) -> None:
         if not self.reporting:
             return
-        tightest = verdict.tightest
-        assert tightest is not None
+        if verdict.allowed:  # the common case, straight from the TATs
+            policy, remaining = verdict.fewest_remaining()
+        else:
+            tightest = verdict.tightest
+            assert tightest is not None
+            policy, remaining = tightest.policy, tightest.remaining
         emit = self.ctx.emit
         emit(
             "rate_limit_checked",
             {
                 "route": plan.label,
                 "tier": identity.tier,
-                "limit": tightest.policy.rate.count,
-                "remaining": tightest.remaining,
+                "limit": policy.rate.count,
+                "remaining": remaining,
             },
         )
         if not verdict.allowed:
