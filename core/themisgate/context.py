@@ -18,6 +18,7 @@ from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 
 from .contracts import ALL_SCOPES, ALLOW_ALL, Identity, RateDecision
+from .direct import caller, only_implementation
 from .plugins import PluginInfo, PluginManager, SkippedPlugin, has_implementations
 
 if TYPE_CHECKING:
@@ -59,12 +60,14 @@ class AppContext:
         # events go to each listener on its own, so one failing listener cannot keep the
         # event from the others (a pluggy call stops at the first exception)
         self._event_listeners = [
-            (impl.plugin_name, impl.function, tuple(impl.argnames))
+            (impl.plugin_name, caller(impl, ("name", "payload")))
             for impl in reversed(pm.hook.themisgate_event.get_hookimpls())
         ]
         self._has_event = bool(self._event_listeners)
         self._has_rate_limit = has_implementations(pm, "themisgate_rate_limit")
         self._has_identify = has_implementations(pm, "themisgate_identify")
+        # the usual case, one plugin answering: called directly (see direct.py)
+        self._identify_directly = only_implementation(pm, "themisgate_identify", ("request", "ctx"))
         self._has_operation = has_implementations(pm, "themisgate_operation")
 
     # --- plugins ----------------------------------------------------------------------
@@ -90,10 +93,9 @@ class AppContext:
 
     def emit(self, name: str, payload: dict[str, Any]) -> None:
         """Send an event to every plugin implementing `themisgate_event`; never raises."""
-        arguments = {"name": name, "payload": payload}
-        for plugin, listener, argnames in self._event_listeners:
+        for plugin, listener in self._event_listeners:
             try:
-                listener(**{arg: arguments[arg] for arg in argnames})
+                listener(name, payload)
             except Exception:
                 log.exception("event listener failed", plugin=plugin, event_name=name)
 
@@ -126,7 +128,11 @@ class AppContext:
             return cached  # type: ignore[no-any-return]
         identity: Identity | None = None
         if self._has_identify:
-            answer = self.hooks.themisgate_identify(request=request, ctx=self)
+            direct = self._identify_directly
+            if direct is not None:
+                answer = direct(request, self)
+            else:
+                answer = self.hooks.themisgate_identify(request=request, ctx=self)
             if inspect.isawaitable(answer):
                 answer = await answer
             identity = answer

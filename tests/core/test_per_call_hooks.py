@@ -109,3 +109,60 @@ async def test_identify_rate_limit_and_events_reach_plugins() -> None:
     assert anonymous["key"] == "ip:testclient"
     assert asked == ["/whoami", "/whoami"]  # once per request, not once per identify() call
     assert ("checked", {"who": "api_key:k1", "allowed": False}) in events
+
+
+async def test_identify_takes_the_arguments_each_implementation_declares() -> None:
+    """One implementation is called without pluggy (direct.py); it must still get exactly
+    the arguments it names, in its own order."""
+    seen: list[Any] = []
+
+    def identify(ctx: Any, request: Request[Any, Any, Any]) -> Identity:
+        seen.append((ctx.enabled("auth"), request.url.path))
+        return Identity("user", "u1", "gold", frozenset({"read"}))
+
+    plugins = [
+        Named("routes", themisgate_routes=lambda ctx: [whoami]),
+        Named("auth", themisgate_identify=identify),
+    ]
+    async with plugin_client(*plugins) as client:
+        body = (await client.get("/whoami")).json()
+    assert body["key"] == "user:u1"
+    assert seen == [(True, "/whoami")]
+
+
+async def test_with_several_identify_plugins_the_first_answer_wins_and_wrappers_run() -> None:
+    import pluggy
+
+    order: list[str] = []
+    hookimpl = pluggy.HookimplMarker("themisgate")
+
+    class Silent:
+        name = "silent"
+
+        @hookimpl(tryfirst=True)
+        def themisgate_identify(self) -> None:
+            order.append("silent")
+
+    class Keys:
+        name = "keys"
+
+        @hookimpl
+        def themisgate_identify(self, request: Any) -> Identity:
+            order.append("keys")
+            return Identity("api_key", "k", "free", frozenset({"read"}))
+
+    class Audit:
+        name = "audit"
+
+        @hookimpl(wrapper=True)
+        def themisgate_identify(self) -> Iterator[None]:
+            order.append("audit before")
+            answer = yield
+            order.append(f"audit saw {answer.key}")
+            return answer
+
+    routes = Named("routes", themisgate_routes=lambda ctx: [whoami])
+    async with plugin_client(routes, Silent(), Keys(), Audit()) as client:
+        body = (await client.get("/whoami")).json()
+    assert body["key"] == "api_key:k"
+    assert order == ["audit before", "silent", "keys", "audit saw api_key:k"]
