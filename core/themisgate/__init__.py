@@ -21,6 +21,7 @@ from .contracts import (
     WebSocketAction,
 )
 from .hookspecs import hookimpl
+from .logfields import log_field
 from .logs import observe_logs
 from .problems import ProblemError
 from .secrets import Secret
@@ -52,6 +53,7 @@ __all__ = [
     "create_app",
     "hookimpl",
     "load_settings",
+    "log_field",
     "observe_logs",
     "problem_responses",
 ]

@@ -13,6 +13,7 @@ import msgspec
 import structlog
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
+from .logfields import log_field
 from .problems import INTERNAL_ERROR_DETAIL, PROBLEM_JSON, REQUEST_ID_SCOPE_KEY, TYPE_PREFIX
 
 REQUEST_CONTEXT_PRIORITY = 900
@@ -20,6 +21,7 @@ REQUEST_CONTEXT_PRIORITY = 900
 _SAFE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 
 access_log = structlog.get_logger("themisgate.access")
+_REQUEST_ID = log_field("request_id")
 
 
 class RequestIds:
@@ -61,7 +63,7 @@ class RequestContextMiddleware:
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
-        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        token = _REQUEST_ID.set(request_id)
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
@@ -81,7 +83,7 @@ class RequestContextMiddleware:
                     status=status,
                     duration_ms=round((time.perf_counter() - started) * 1000, 3),
                 )
-            structlog.contextvars.reset_contextvars(**tokens)
+            _REQUEST_ID.reset(token)
 
     def _incoming_id(self, scope: Scope) -> str | None:
         for name, value in scope["headers"]:

@@ -64,3 +64,22 @@ async def test_secrets_never_reach_the_log(
     assert "tok-should-not-leak" not in text
     assert "key-should-not-leak" not in text
     assert "Bearer x" not in text
+
+
+def test_a_log_field_set_directly_is_in_every_record_until_reset(
+    log_stream: io.StringIO,
+) -> None:
+    from themisgate import log_field
+
+    tenant = log_field("tenant")
+    log = structlog.get_logger("tests")
+    token = tenant.set("acme")
+    log.warning("inside")
+    tenant.reset(token)
+    log.warning("outside")
+    structlog.contextvars.bind_contextvars(tenant="bound")  # the same variable
+    assert tenant.get() == "bound"
+    structlog.contextvars.unbind_contextvars("tenant")
+    records = {r["event"]: r for r in map(json.loads, log_stream.getvalue().splitlines())}
+    assert records["inside"]["tenant"] == "acme"
+    assert "tenant" not in records["outside"]
