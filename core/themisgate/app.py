@@ -39,6 +39,7 @@ from .plugins import (
     register_plugins,
 )
 from .problems import handle_exception
+from .routestage import route_stage
 from .themis.factory import create_backend
 from .themis.protocol import Embedder
 from .validation import ConfigError, Problem
@@ -69,7 +70,8 @@ def create_app(
     routes = _collect_routes(ctx)
     middleware = _collect_middleware(ctx)
     outer = [m for m in middleware if not m.after_routing]
-    after_routing = [_route_middleware(m) for m in middleware if m.after_routing]
+    route_layers = [m for m in middleware if m.after_routing]
+    after_routing = [route_stage(route_layers)] if route_layers else []
     lifespans = [factory for _, factory in _collect(ctx, "themisgate_lifespan")]
     if settings.core.gc_freeze:
         lifespans.append(gc_freeze)
@@ -214,15 +216,6 @@ def _collect_routes(ctx: AppContext) -> list[ControllerRouterHandler]:
 def _collect_middleware(ctx: AppContext) -> list[Middleware]:
     found = [m for _, m in _collect(ctx, "themisgate_middleware") if isinstance(m, Middleware)]
     return sorted(found, key=lambda m: -m.priority)
-
-
-def _route_middleware(middleware: Middleware) -> Callable[..., ASGIApp]:
-    """Litestar calls route middleware as `factory(app=next_app)`."""
-
-    def build(app: ASGIApp) -> ASGIApp:
-        return middleware.factory(app)
-
-    return build
 
 
 def wrap_middleware(handler: ASGIApp, middleware: Sequence[Middleware]) -> ASGIApp:

@@ -115,4 +115,5 @@ def scope_check(ctx: AppContext) -> Middleware:
         SCOPE_CHECK_PRIORITY,
         lambda app: ScopeCheck(app, ctx),
         after_routing=True,
+        applies_to=lambda handler: handler.opt.get("scope") is not None,
     )

@@ -45,12 +45,17 @@ class Middleware(msgspec.Struct, frozen=True):
     too). With `after_routing=True` it runs only for requests that matched a route, after
     the router, so `scope["route_handler"]` (its `opt`) and `scope["path_template"]` are
     known before it calls on: what a per-route rate limit needs. Errors it raises there are
-    answered as problem+json like a handler's."""
+    answered as problem+json like a handler's.
+
+    `applies_to(route_handler)`, for after-routing middleware, says once per route whether
+    the middleware has anything to do there (say, `lambda h: "scope" in h.opt`); routes
+    it does not apply to never pass through it."""
 
     name: str
     priority: int
     factory: Callable[[ASGIApp], ASGIApp]
     after_routing: bool = False
+    applies_to: Callable[[Any], bool] | None = None
 
 
 class StatusReport(msgspec.Struct, frozen=True):

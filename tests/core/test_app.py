@@ -223,6 +223,48 @@ async def test_after_routing_middleware_knows_the_route_before_the_handler_runs(
     assert missing.status_code == 404  # unmatched requests never reach route middleware
 
 
+async def test_route_middleware_runs_by_priority_only_on_the_routes_it_applies_to() -> None:
+    seen: list[tuple[str, str]] = []
+    asked: list[str] = []
+
+    def layer(name: str) -> Any:
+        def factory(app: Any) -> Any:
+            async def middleware(scope: Any, receive: Any, send: Any) -> None:
+                seen.append((name, scope["path_template"]))
+                await app(scope, receive, send)
+
+            return middleware
+
+        return factory
+
+    def writes_only(handler: Any) -> bool:
+        asked.append(handler.handler_name)
+        return handler.opt.get("scope") == "write"
+
+    layers = [
+        Middleware("audit", 700, layer("audit"), after_routing=True, applies_to=writes_only),
+        Middleware("outer", 900, layer("outer"), after_routing=True),
+        Middleware("inner", 100, layer("inner"), after_routing=True),
+    ]
+    plugin = Named("layers", themisgate_middleware=lambda ctx: layers)
+    doc = "/api/v4/themis/documents/books/b1"
+    template = "/api/v4/themis/documents/{collection}/{key}"
+    async with plugin_client(plugin) as client:
+        for _ in range(3):
+            await client.get(doc)
+        seen.clear()
+        assert (await client.put(doc, json={"t": 1})).status_code == 200
+        assert (await client.get(doc)).status_code == 200
+    assert seen == [
+        ("outer", template),
+        ("audit", template),
+        ("inner", template),
+        ("outer", template),
+        ("inner", template),
+    ]
+    assert sorted(asked) == ["get_document", "put_document"]  # once per route, not per request
+
+
 async def test_an_error_in_outer_middleware_is_a_500_problem() -> None:
     def factory(app: Any) -> Any:
         async def middleware(scope: Any, receive: Any, send: Any) -> None:

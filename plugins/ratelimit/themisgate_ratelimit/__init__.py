@@ -59,7 +59,15 @@ PRIORITY = 700  # after auth (800), before metrics (600)
 
 def themisgate_middleware(ctx: AppContext) -> Sequence[Middleware]:
     runtime = runtime_for(ctx)
-    return [Middleware("ratelimit", PRIORITY, runtime.middleware, after_routing=True)]
+    return [
+        Middleware(
+            "ratelimit",
+            PRIORITY,
+            runtime.middleware,
+            after_routing=True,
+            applies_to=runtime.book.limits_route,
+        )
+    ]
 
 
 def themisgate_lifespan(

@@ -125,6 +125,15 @@ class PolicyBook:
             return True
         return bool(self.exempt_prefixes) and path.startswith(self.exempt_prefixes)
 
+    def limits_route(self, handler: Any) -> bool:
+        """Whether requests to this route handler may ever be limited (decided once per
+        route): not when its `opt` exempts it or each of its paths is exempt by name."""
+        opt = handler.opt
+        if opt.get("exempt") or opt.get("ratelimit") is False:
+            return False
+        paths = getattr(handler, "paths", None) or set()
+        return not paths or not all(path in self.exempt_exact for path in paths)
+
     def allowed_client(self, host: str) -> bool:
         """Whether an address (or an anonymised network such as `2001:db8::/64`, as
         the auth plugin may name IPv6 callers) lies in `allow_cidrs`."""

@@ -38,7 +38,7 @@ from .changes import (
     VersionChange,
 )
 from .config import Config
-from .middleware import GATE_PRIORITY, SIGNALS_PRIORITY, SignalsMiddleware, SunsetGate
+from .middleware import GATE_OPT, GATE_PRIORITY, SIGNALS_PRIORITY, SignalsMiddleware, SunsetGate
 from .openapi import DOCS_PATH, OPENAPI_PATH, install
 from .routes import v3_routes
 from .state import V3State, state_of
@@ -80,7 +80,13 @@ def themisgate_middleware(ctx: AppContext) -> Sequence[Middleware]:
 
     return [
         Middleware("v3-signals", SIGNALS_PRIORITY, signals),
-        Middleware("v3-gate", GATE_PRIORITY, gate, after_routing=True),
+        Middleware(
+            "v3-gate",
+            GATE_PRIORITY,
+            gate,
+            after_routing=True,
+            applies_to=lambda handler: bool(handler.opt.get(GATE_OPT)),
+        ),
     ]
 
 

@@ -29,6 +29,7 @@ from . import admin, endpoints, sse
 from .bus import Bus, LocalBus, RedisBus
 from .config import Config
 from .connection import Connection
+from .credentials import OPT_KEY as BEARER_OPT
 from .credentials import PRIORITY as CREDENTIALS_PRIORITY
 from .credentials import BearerInUrl
 from .hub import Hub
@@ -64,7 +65,13 @@ def themisgate_routes(ctx: AppContext) -> list[Any]:
 @hookimpl
 def themisgate_middleware(ctx: AppContext) -> Sequence[Middleware]:
     return [
-        Middleware("websocket-credentials", CREDENTIALS_PRIORITY, BearerInUrl, after_routing=True)
+        Middleware(
+            "websocket-credentials",
+            CREDENTIALS_PRIORITY,
+            BearerInUrl,
+            after_routing=True,
+            applies_to=lambda handler: bool(handler.opt.get(BEARER_OPT)),
+        )
     ]
 
 
