@@ -2,7 +2,7 @@
 cheap endpoint, in one run; throughput and p50/p99 as ratios. Writes the table to
 docs/performance.md (between its load-table markers) unless --no-write.
 
-    uv run python bench/load.py [--seconds 10] [--connections 32]
+    uv run python bench/load.py [--seconds 10] [--connections 32] [--passes 2]
 
 Configurations (same endpoint, GET /api, which every plugin sees):
   bare litestar              Litestar + uvicorn, one handler
@@ -73,26 +73,35 @@ def configurations(prefix: str) -> dict[str, str]:
     }
 
 
-def run(seconds: int, connections: int) -> dict[str, WrkResult]:
+def run(seconds: int, connections: int, passes: int) -> dict[str, WrkResult]:
+    """Every configuration once per pass, interleaved; each keeps its best pass (noise on
+    a shared machine only ever lowers throughput and raises latency)."""
     work = Path(tempfile.mkdtemp())
     (work / "bare_app.py").write_text(BARE_APP)
-    results: dict[str, WrkResult] = {}
-    port = free_port()
-    with server(uvicorn_command("bare_app:app", port), port, work) as base:
-        wrk(base + ENDPOINT, 2, connections)  # warm up
-        results["bare litestar"] = wrk(base + ENDPOINT, seconds, connections)
     prefix = f"bench-load-{uuid.uuid4().hex[:8]}"
-    for label, plugins in configurations(prefix).items():
+    best: dict[str, WrkResult] = {}
+    for _ in range(passes):
         port = free_port()
-        db = work / f"{abs(hash(label))}.sqlite"
-        (work / "plugins.toml").write_text(
-            f'{CORE}port = {port}\n[core.themis]\npath = "{db}"\n{plugins}'
-        )
-        command = [sys.executable, "-m", "themisgate", "serve"]
-        with server(command, port, work) as base:
-            wrk(base + ENDPOINT, 2, connections)
-            results[label] = wrk(base + ENDPOINT, seconds, connections)
-    return results
+        with server(uvicorn_command("bare_app:app", port), port, work) as base:
+            wrk(base + ENDPOINT, 2, connections)  # warm up
+            keep(best, "bare litestar", wrk(base + ENDPOINT, seconds, connections))
+        for label, plugins in configurations(prefix).items():
+            port = free_port()
+            db = work / f"{abs(hash(label))}.sqlite"
+            (work / "plugins.toml").write_text(
+                f'{CORE}port = {port}\n[core.themis]\npath = "{db}"\n{plugins}'
+            )
+            command = [sys.executable, "-m", "themisgate", "serve"]
+            with server(command, port, work) as base:
+                wrk(base + ENDPOINT, 2, connections)
+                keep(best, label, wrk(base + ENDPOINT, seconds, connections))
+    return best
+
+
+def keep(best: dict[str, WrkResult], label: str, result: WrkResult) -> None:
+    previous = best.get(label)
+    if previous is None or result.rps > previous.rps:
+        best[label] = result
 
 
 def table(results: dict[str, WrkResult]) -> str:
@@ -122,16 +131,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--passes", type=int, default=2)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    results = run(args.seconds, args.connections)
+    results = run(args.seconds, args.connections, args.passes)
     markdown = table(results)
     print(markdown)
     if not args.no_write:
         write(
             markdown,
             f"uv run python bench/load.py --seconds {args.seconds} "
-            f"--connections {args.connections}",
+            f"--connections {args.connections} --passes {args.passes}",
         )
 
 

@@ -24,6 +24,7 @@ from .hookspecs import hookimpl
 from .logfields import log_field
 from .logs import observe_logs
 from .problems import ProblemError
+from .responsefacts import ResponseFacts, response_facts
 from .secrets import Secret
 from .validation import ConfigError, Problem
 
@@ -41,6 +42,7 @@ __all__ = [
     "ProblemDetails",
     "ProblemError",
     "RateDecision",
+    "ResponseFacts",
     "SearchOutcome",
     "SearchQuery",
     "Secret",
@@ -56,4 +58,5 @@ __all__ = [
     "log_field",
     "observe_logs",
     "problem_responses",
+    "response_facts",
 ]

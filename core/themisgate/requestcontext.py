@@ -1,5 +1,6 @@
 """The core's one middleware: a request id on every response, bound into every log
-record of the request, and an access log line when the response is complete."""
+record of the request, an access log line when the response is complete, and the one
+`send` wrapper that fills the request's `ResponseFacts` (responsefacts.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Sc
 
 from .logfields import log_field
 from .problems import INTERNAL_ERROR_DETAIL, PROBLEM_JSON, REQUEST_ID_SCOPE_KEY, TYPE_PREFIX
+from .responsefacts import response_facts
 
 REQUEST_CONTEXT_PRIORITY = 900
 # an incoming id is kept only if it is short and printable, so it cannot forge log lines
@@ -50,17 +52,15 @@ class RequestContextMiddleware:
         request_id = self._incoming_id(scope) or self.new_id()
         scope[REQUEST_ID_SCOPE_KEY] = request_id  # type: ignore[literal-required]
         header = (self.header, request_id.encode("latin-1"))
-        status = 500
         started = time.perf_counter()
-
-        started_response = False
+        facts = response_facts(scope)  # type: ignore[arg-type]
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, started_response
             if message["type"] == "http.response.start":
-                status = message["status"]
-                started_response = True
-                message["headers"] = [*message.get("headers", ()), header]
+                facts.status = message["status"]
+                message["headers"] = [*message.get("headers", ()), header, *facts.headers]
+            elif message["type"] == "http.response.body":
+                facts.body_bytes += len(message.get("body", b""))
             await send(message)
 
         token = _REQUEST_ID.set(request_id)
@@ -69,10 +69,10 @@ class RequestContextMiddleware:
         except Exception:
             # An error in a middleware inside this one (outside Litestar's own handler):
             # answer a problem like any other, unless the response is already under way.
-            if started_response or scope["type"] != "http":  # type: ignore[comparison-overlap]
+            if facts.status or scope["type"] != "http":  # type: ignore[comparison-overlap]
                 raise
             access_log.exception("unhandled error in middleware", path=scope["path"])
-            status = 500
+            facts.status = 500
             await _send_internal_error(send, request_id, scope["path"], header)
         finally:
             if self.log_access and scope["type"] == "http":  # type: ignore[comparison-overlap]
@@ -80,7 +80,7 @@ class RequestContextMiddleware:
                     "request",
                     method=scope.get("method"),
                     path=scope["path"],
-                    status=status,
+                    status=facts.status or 500,
                     duration_ms=round((time.perf_counter() - started) * 1000, 3),
                 )
             _REQUEST_ID.reset(token)

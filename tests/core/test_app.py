@@ -265,6 +265,46 @@ async def test_route_middleware_runs_by_priority_only_on_the_routes_it_applies_t
     assert sorted(asked) == ["get_document", "put_document"]  # once per route, not per request
 
 
+async def test_middleware_add_headers_and_read_the_outcome_through_response_facts() -> None:
+    from themisgate import response_facts
+
+    outcomes: list[tuple[str, int, int]] = []
+
+    def watcher(name: str) -> Any:
+        def factory(app: Any) -> Any:
+            async def middleware(scope: Any, receive: Any, send: Any) -> None:
+                if scope["type"] != "http":
+                    await app(scope, receive, send)
+                    return
+                facts = response_facts(scope)
+                facts.headers.append((f"x-{name}".encode(), b"yes"))
+                try:
+                    await app(scope, receive, send)
+                finally:
+                    outcomes.append((name, facts.status, facts.body_bytes))
+
+            return middleware
+
+        return factory
+
+    layers = [
+        Middleware("outside", 1000, watcher("outside")),
+        Middleware("inside", 500, watcher("inside")),
+    ]
+    plugin = Named("watchers", themisgate_middleware=lambda ctx: layers)
+    async with plugin_client(plugin) as client:
+        found = await client.get("/health")
+        missing = await client.get("/no/such/route")
+    for response in (found, missing):
+        assert response.headers["x-outside"] == response.headers["x-inside"] == "yes"
+    assert outcomes == [
+        ("inside", 200, len(found.content)),
+        ("outside", 200, len(found.content)),
+        ("inside", 404, len(missing.content)),
+        ("outside", 404, len(missing.content)),
+    ]
+
+
 async def test_an_error_in_outer_middleware_is_a_500_problem() -> None:
     def factory(app: Any) -> Any:
         async def middleware(scope: Any, receive: Any, send: Any) -> None:

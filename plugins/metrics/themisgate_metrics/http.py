@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from litestar.types import ASGIApp
 
+from themisgate import response_facts
+
 from .apps import CURRENT
 from .http_recorder import KNOWN_METHODS, HttpRecorder
 from .series import OTHER
@@ -46,19 +48,10 @@ class HttpMetricsMiddleware:
             await self.app(scope, receive, send)
             return
         method = self.methods.get(scope["method"], OTHER)
-        status = 500  # unless a response starts: an error escaped to the core's handler
-        sent = 0
         # like OpenTelemetry, a request body's size is recorded only for requests that
         # have one: GET and HEAD never do, others declare it or stream it
         received = -1 if method in _BODYLESS else _content_length(scope)
-
-        async def send_counting(message: dict[str, Any]) -> None:
-            nonlocal status, sent
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            else:
-                sent += len(message.get("body", b""))
-            await send(message)
+        response = response_facts(scope)  # status and size, kept by the core
 
         inner_receive = receive
         if received == STREAMED:
@@ -79,13 +72,15 @@ class HttpMetricsMiddleware:
         self.active[method] += 1  # the recorder's count, taken down by `end()`
         started = time.perf_counter()
         try:
-            await self.app(scope, inner_receive, send_counting)
+            await self.app(scope, inner_receive, send)
         finally:
             elapsed = time.perf_counter() - started
             if token is not None:
                 CURRENT.reset(token)
             route = scope.get("path_template") or UNMATCHED
-            self.recorder.end(method, route, status, elapsed, received, sent)
+            # no response started: an error escaped to the core, which answers 500
+            status = response.status or 500
+            self.recorder.end(method, route, status, elapsed, received, response.body_bytes)
 
     async def _other(self, scope: Any, receive: Any, send: Any) -> None:
         """WebSockets are counted through the WebSocket plugin's events, which need to

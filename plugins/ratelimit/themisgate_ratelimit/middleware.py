@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from litestar import Request
-from litestar.types import ASGIApp, Message, Receive, Send
+from litestar.types import ASGIApp, Receive, Send
 
-from themisgate import Identity, ProblemError
+from themisgate import Identity, ProblemError, response_facts
 
 from .responses import allowed_field, backend_unavailable, quota_exceeded
 
@@ -64,20 +64,12 @@ class RateLimitMiddleware:
         runtime.report(plan, identity, verdict)
         if not verdict.allowed:
             raise quota_exceeded(verdict, plan.policy_header)
-        if not runtime.headers:
-            await self.app(scope, receive, send)
-            return
-        extra = (
-            (b"ratelimit-policy", plan.policy_header),
-            (b"ratelimit", allowed_field(verdict)),
-        )
-
-        async def send_with_limits(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *extra]
-            await send(message)
-
-        await self.app(scope, receive, send_with_limits)
+        if runtime.headers:  # the core's request context adds them as the response starts
+            response_facts(scope).headers += (
+                (b"ratelimit-policy", plan.policy_header),
+                (b"ratelimit", allowed_field(verdict)),
+            )
+        await self.app(scope, receive, send)
 
     async def _charge_refused_credentials(
         self, request: Request[Any, Any, Any], template: str, refused: ProblemError

@@ -6,7 +6,8 @@ router has matched; when the request is done it is renamed `METHOD /route/{templ
 keeps the method alone, as the HTTP semantic conventions say, so a raw path never becomes
 a span name). Attributes follow the stable HTTP semantic conventions. An incoming W3C
 `traceparent`/`tracestate` (any field of the configured propagators) is continued; the
-trace id goes back in a response header, and into every log record of the request. A
+trace id goes back in a response header (through the core's `response_facts`, which also
+gives the status), and into every log record of the request. A
 request without one that the sampler will drop costs little: see roots.py.
 """
 
@@ -15,10 +16,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 from opentelemetry import context as context_api
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, set_span_in_context
+
+from themisgate import response_facts
 
 from .roots import dropped_root, kept, new_trace_id
 from .runtime import ACTIVE, Tracing
@@ -92,9 +95,11 @@ class ServerSpans:
         attached = context_api.attach(set_span_in_context(span, parent))
         active = ACTIVE.set(tracing)
         log_ids = bind_ids(span_context, trace_id)
-        response = _Response(send, (self.header, trace_id.encode()) if self.header else None)
+        response = response_facts(scope)  # type: ignore[arg-type]
+        if self.header:
+            response.headers.append((self.header, trace_id.encode()))
         try:
-            await self.app(scope, receive, response.send)
+            await self.app(scope, receive, send)
         except Exception as error:
             if recording:
                 record_error(span, error)
@@ -144,24 +149,6 @@ class ServerSpans:
                 attributes[USER_AGENT] = value.decode("latin-1")
         _server_address(attributes, host, scope.get("server"), scheme)
         return attributes
-
-
-class _Response:
-    """Watches the response go out: keeps its status and adds the trace id header."""
-
-    __slots__ = ("_send", "header", "status")
-
-    def __init__(self, send: Send, header: tuple[bytes, bytes] | None) -> None:
-        self._send = send
-        self.header = header
-        self.status = 0
-
-    async def send(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self.status = message["status"]
-            if self.header is not None:
-                message["headers"] = [*message.get("headers", ()), self.header]
-        await self._send(message)
 
 
 def _finish(span: Span, scope: Scope, method: str, status: int) -> None:

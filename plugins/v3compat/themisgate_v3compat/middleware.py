@@ -19,9 +19,9 @@ from typing import Any
 
 from litestar import Request
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 
-from themisgate import AppContext, Identity, ProblemError
+from themisgate import AppContext, Identity, ProblemError, response_facts
 
 from .signals import is_v3, successor_of
 from .state import V3State
@@ -43,14 +43,9 @@ class SignalsMiddleware:
             await self.app(scope, receive, send)
             return
         state = self.state
-        fields = state.signals.headers(scope["path"], state.clock())
-
-        async def send_with_signals(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *fields]
-            await send(message)
-
-        await self.app(scope, receive, send_with_signals)
+        # the core's request context adds them to whatever response goes out
+        response_facts(scope).headers += state.signals.headers(scope["path"], state.clock())  # type: ignore[arg-type]
+        await self.app(scope, receive, send)
 
 
 def gone(state: V3State, method: str, path: str) -> ProblemError:
@@ -78,26 +73,20 @@ class SunsetGate:
         if handler is None or not handler.opt.get(GATE_OPT):
             await self.app(scope, receive, send)
             return
-        status = 500
+        status = 0
         identity: Identity | None = None
-
-        async def send_observed(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
         try:
             identity = await self.ctx.identify(Request[Any, Any, Any](scope, receive))
             state = self.state
             if state.timeline.gone(state.clock()):
                 raise gone(state, scope["method"], scope["path"])  # type: ignore[typeddict-item]
-            await self.app(scope, receive, send_observed)
+            await self.app(scope, receive, send)
         except ProblemError as problem:  # refused credentials, or gone
             status = problem.status_code
             raise
         finally:
-            self._record(scope, identity, status)
+            # a handler's response has gone out by now; an error is answered later, outside
+            self._record(scope, identity, status or response_facts(scope).status or 500)  # type: ignore[arg-type]
 
     def _record(self, scope: Scope, identity: Identity | None, status: int) -> None:
         route = scope.get("path_template") or scope["path"]
