@@ -4,6 +4,7 @@ and an event recorder."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 import redis
 
+from tests.support.processes import free_port
 from tests.support.redis import RedisServer, own_prefix, shared_redis_client, wait_for
 
 
@@ -73,6 +75,21 @@ def events() -> Events:
     return Events()
 
 
+def _port_with_free_bus_port() -> int:
+    """A free port whose cluster bus port (port + 10000) is free too: a node whose bus
+    port is taken never joins, and the cluster never forms."""
+    for _ in range(50):
+        port = free_port()
+        if port + 10000 < 65536:
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", port + 10000))
+                except OSError:
+                    continue
+            return port
+    raise AssertionError("no port with a free cluster bus port")
+
+
 class RedisCluster:
     """Three `redis-server` masters of the test's own, joined into a Redis Cluster."""
 
@@ -82,6 +99,8 @@ class RedisCluster:
             node_dir = workdir / f"node{n}"
             node_dir.mkdir()
             node = RedisServer(node_dir)
+            node.port = _port_with_free_bus_port()
+            node.url = f"redis://127.0.0.1:{node.port}/0"
             node.extra = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
             self.nodes.append(node)
         self.url = ""

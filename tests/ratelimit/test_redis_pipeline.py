@@ -14,6 +14,8 @@ from redis.exceptions import ResponseError
 from themisgate_ratelimit import Config, Policy, RedisStore, parse_rate
 from themisgate_ratelimit.redis_pipeline import PipelinedConnections
 
+from .conftest import RedisServer
+
 
 @pytest.fixture
 async def store(prefix: str) -> AsyncIterator[RedisStore]:
@@ -100,3 +102,44 @@ async def test_concurrent_decisions_for_one_caller_allow_exactly_the_limit(
     policies = [Policy.build("burst", "k:burst", parse_rate("25/hour"))]
     verdicts = await asyncio.gather(*(store.charge("user:many", policies) for _ in range(100)))
     assert sum(v.allowed for v in verdicts) == 25
+
+
+def test_commands_are_packed_as_redis_py_would_pack_them() -> None:
+    from redis.asyncio.connection import Connection
+
+    from themisgate_ratelimit.redis_pipeline import pack
+
+    command = ("EVALSHA", "ab" * 20, 2, "rl:{ip:1}:k:s", "rl:{ip:1}:k:é", 1, 100_000, b"raw")
+    assert pack(command) == b"".join(Connection().pack_command(*command))
+
+
+async def test_a_redis_that_stalls_fails_the_batch_within_the_timeout(
+    redis_server: RedisServer,
+) -> None:
+    """A stalled server (SIGSTOP) answers nothing: the batch fails at its deadline, the
+    connection is dropped, and the next batch after it wakes up is answered."""
+    import os
+    import signal
+    import time
+
+    config = Config(storage=redis_server.url, key_prefix="stall", decision_timeout_ms=200)
+    store = RedisStore(config)
+    await store.start()
+    try:
+        pipeline = connections(store)
+        assert await pipeline.call("PING")
+        assert redis_server.process is not None
+        pid = redis_server.process.pid
+        os.kill(pid, signal.SIGSTOP)
+        started = time.monotonic()
+        try:
+            results = await asyncio.gather(
+                *(pipeline.call("ECHO", str(i)) for i in range(5)), return_exceptions=True
+            )
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        assert time.monotonic() - started < 2
+        assert all(isinstance(r, TimeoutError) for r in results), results
+        assert await pipeline.call("ECHO", "back") == b"back"
+    finally:
+        await store.stop()

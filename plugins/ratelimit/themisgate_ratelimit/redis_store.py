@@ -49,10 +49,11 @@ def client_options(config: Config) -> dict[str, Any]:
 
 
 def pipelined(config: Config) -> PipelinedConnections:
-    factory = ConnectionPool.from_url(config.storage, **client_options(config))
-    return PipelinedConnections(
-        [factory.make_connection() for _ in range(config.max_connections)]  # type: ignore[no-untyped-call]
-    )
+    # reads are bounded per batch by the pipeline, not per socket operation by redis-py
+    options = {**client_options(config), "socket_timeout": None}
+    factory = ConnectionPool.from_url(config.storage, **options)
+    connections = [factory.make_connection() for _ in range(config.max_connections)]  # type: ignore[no-untyped-call]
+    return PipelinedConnections(connections, config.decision_timeout)
 
 
 class RedisStore:
