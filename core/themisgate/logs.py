@@ -9,12 +9,16 @@ subscribed, so a plugin can stream the log without replacing the renderer."""
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import logging
 import re
 import sys
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
+import msgspec
 import structlog
 from structlog.types import EventDict, Processor
 
@@ -31,12 +35,63 @@ _SECRET_KEY = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=4096)  # keys come from code, a few dozen in all
+def _is_secret_key(key: str) -> bool:
+    return _SECRET_KEY.search(key) is not None
+
+
 def redact_secrets(_: Any, __: str, event: EventDict) -> EventDict:
     """A last line of defence: values under secret-looking keys never reach a log."""
     for key in event:
-        if _SECRET_KEY.search(key) and event[key] is not None:
+        if _is_secret_key(key) and event[key] is not None:
             event[key] = REDACTED
     return event
+
+
+class IsoTimestamp:
+    """`timestamp` as structlog's `TimeStamper(fmt="iso", utc=True)` writes it
+    (`2026-12-06T03:28:02.703871Z`), formatting the date and time once a second rather
+    than on every record."""
+
+    def __init__(self) -> None:
+        self._second: tuple[int, str] = (-1, "")
+
+    def __call__(self, _: Any, __: str, event: EventDict) -> EventDict:
+        now = time.time()
+        whole = int(now)
+        second, prefix = self._second
+        if whole != second:
+            prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+            self._second = (whole, prefix)  # one assignment: safe across threads
+        event["timestamp"] = f"{prefix}.{int((now - whole) * 1_000_000):06d}Z"
+        return event
+
+
+_JSON = msgspec.json.Encoder(enc_hook=repr)  # what it cannot encode, it logs as repr()
+
+
+def render_json(_: Any, __: str, event: EventDict) -> str:
+    """One JSON object per line, by msgspec: a tenth of the standard library's cost, on a
+    path every request takes while the access log is on. A record msgspec cannot encode
+    is written by the standard library, values it cannot encode as their repr(): a log
+    call never raises for what it was given."""
+    try:
+        return _JSON.encode(event).decode()
+    except Exception:
+        try:
+            return json.dumps({str(k): v for k, v in event.items()}, default=repr)
+        except Exception:
+            fields = {str(k): _safe_repr(v) for k, v in event.items()}
+            return json.dumps(fields)
+
+
+def _safe_repr(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    try:
+        return repr(value)
+    except Exception:
+        return f"<unrepresentable {type(value).__name__}>"
 
 
 LogListener = Callable[[Mapping[str, Any]], None]
@@ -84,14 +139,12 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | N
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        IsoTimestamp(),
         redact_secrets,
         LOG_TAP,
     ]
     renderer: Processor = (
-        structlog.processors.JSONRenderer()
-        if json_lines
-        else structlog.dev.ConsoleRenderer(colors=out.isatty())
+        render_json if json_lines else structlog.dev.ConsoleRenderer(colors=out.isatty())
     )
     numeric = _LEVELS.get(level, logging.INFO)
     structlog.configure(

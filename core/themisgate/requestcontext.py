@@ -22,7 +22,7 @@ REQUEST_CONTEXT_PRIORITY = 900
 # an incoming id is kept only if it is short and printable, so it cannot forge log lines
 _SAFE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 
-access_log = structlog.get_logger("themisgate.access")
+ACCESS_LOGGER = "themisgate.access"
 _REQUEST_ID = log_field("request_id")
 
 
@@ -44,6 +44,8 @@ class RequestContextMiddleware:
         self.header = header.lower().encode("latin-1")
         self.log_access = log_access
         self.new_id = RequestIds()
+        # bound now, after the app configured logging: a lazy proxy would bind per line
+        self.access_log = structlog.get_logger(ACCESS_LOGGER).bind()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -71,12 +73,12 @@ class RequestContextMiddleware:
             # answer a problem like any other, unless the response is already under way.
             if facts.status or scope["type"] != "http":  # type: ignore[comparison-overlap]
                 raise
-            access_log.exception("unhandled error in middleware", path=scope["path"])
+            self.access_log.exception("unhandled error in middleware", path=scope["path"])
             facts.status = 500
             await _send_internal_error(send, request_id, scope["path"], header)
         finally:
             if self.log_access and scope["type"] == "http":  # type: ignore[comparison-overlap]
-                access_log.info(
+                self.access_log.info(
                     "request",
                     method=scope.get("method"),
                     path=scope["path"],

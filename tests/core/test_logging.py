@@ -83,3 +83,50 @@ def test_a_log_field_set_directly_is_in_every_record_until_reset(
     records = {r["event"]: r for r in map(json.loads, log_stream.getvalue().splitlines())}
     assert records["inside"]["tenant"] == "acme"
     assert "tenant" not in records["outside"]
+
+
+def test_json_lines_encode_what_they_can_and_repr_the_rest(log_stream: io.StringIO) -> None:
+    class Opaque:
+        def __repr__(self) -> str:
+            return "<opaque>"
+
+    log = structlog.get_logger("tests")
+    log.warning("odd values", thing=Opaque(), nested={"a": [1, 2.5, None]}, name="zürich")
+    log.warning("odd keys", mapping={(1, 2): "tuple key"})
+    first, second = map(json.loads, log_stream.getvalue().splitlines())
+    assert first["thing"] == "<opaque>"
+    assert first["nested"] == {"a": [1, 2.5, None]}
+    assert first["name"] == "zürich"
+    assert second["event"] == "odd keys"
+    assert "tuple key" in json.dumps(second["mapping"])
+
+
+def test_a_value_that_cannot_even_be_repr_d_does_not_break_the_log_call(
+    log_stream: io.StringIO,
+) -> None:
+    class Hostile:
+        def __repr__(self) -> str:
+            raise RuntimeError("no")
+
+    structlog.get_logger("tests").warning("hostile", thing=Hostile())
+    (line,) = map(json.loads, log_stream.getvalue().splitlines())
+    assert line["event"] == "hostile"
+    assert line["thing"] == "<unrepresentable Hostile>"
+
+
+def test_timestamps_are_iso_utc_with_microseconds_like_structlogs() -> None:
+    import datetime as dt
+    import re
+
+    from themisgate.logs import IsoTimestamp
+
+    stamp = IsoTimestamp()
+    before = dt.datetime.now(dt.UTC)
+    values = [stamp(None, "", {})["timestamp"] for _ in range(3)]
+    after = dt.datetime.now(dt.UTC)
+    reference = structlog.processors.TimeStamper(fmt="iso", utc=True)(None, "", {})
+    for value in [*values, reference["timestamp"]]:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", value), value
+    for value in values:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        assert before - dt.timedelta(seconds=1) <= moment <= after
