@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import structlog
 from litestar.connection import ASGIConnection
@@ -30,6 +30,8 @@ log = structlog.get_logger("themisgate")
 
 IDENTITY_STATE_KEY = "themisgate_identity"
 _NOTHING = contextlib.nullcontext()
+_MISSING = object()
+T = TypeVar("T")
 
 
 @contextlib.contextmanager
@@ -69,6 +71,7 @@ class AppContext:
         # the usual case, one plugin answering: called directly (see direct.py)
         self._identify_directly = only_implementation(pm, "themisgate_identify", ("request", "ctx"))
         self._has_operation = has_implementations(pm, "themisgate_operation")
+        self._plugin_state: dict[str, Any] = {}
 
     # --- plugins ----------------------------------------------------------------------
 
@@ -78,6 +81,16 @@ class AppContext:
 
     def enabled(self, plugin: str) -> bool:
         return plugin in self.plugins
+
+    def plugin_state(self, key: str, build: Callable[[], T]) -> T:
+        """What a plugin keeps for this app (its runtime, its authenticator), made by
+        `build` on first use. It lives exactly as long as the app: one process may run
+        several apps (tests do), and module-level state would be shared between them or
+        outlive them. Key it by the plugin's module, `plugin_state(__name__, ...)`."""
+        state = self._plugin_state.get(key, _MISSING)
+        if state is _MISSING:
+            state = self._plugin_state[key] = build()
+        return state  # type: ignore[no-any-return]
 
     @property
     def adapter(self) -> ThemisAdapter:

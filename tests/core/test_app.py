@@ -365,3 +365,31 @@ async def test_start_up_objects_are_frozen_while_the_app_runs_when_asked() -> No
     async with plugin_client() as client:  # off under themisgate.testing
         await client.get("/health")
         assert gc.get_freeze_count() == 0
+
+
+async def test_plugin_state_is_per_app_built_once_and_goes_with_the_app() -> None:
+    import gc
+    import weakref
+
+    from themisgate.testing import make_app
+
+    built: list[object] = []
+
+    class Runtime:
+        def __init__(self, ctx: Any) -> None:
+            self.ctx = ctx  # refers back to its app, as real runtimes do
+            built.append(self)
+
+    def runtime_of(ctx: Any) -> Runtime:
+        return ctx.plugin_state("tests.runtime", lambda: Runtime(ctx))
+
+    plugin = Named("stateful", themisgate_status=lambda ctx: [runtime_of(ctx)] and [])
+    one, two = make_app(plugin), make_app(plugin)
+    first, second = one.state["themisgate"], two.state["themisgate"]
+    assert runtime_of(first) is runtime_of(first) is built[0]
+    assert runtime_of(second) is built[1] and len(built) == 2
+    gone = weakref.ref(first)
+    del one, first
+    built.clear()
+    gc.collect()
+    assert gone() is None  # nothing module-level keeps a finished app alive

@@ -16,7 +16,6 @@ each with a tier and scopes. Once it is enabled the core enforces every route's
 from __future__ import annotations
 
 import types
-import weakref
 from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -51,8 +50,6 @@ __all__ = [
 # start before plugins that ask for identities (rate limits) and answer identify first
 priority = 800
 
-_AUTHENTICATORS: weakref.WeakKeyDictionary[AppContext, Authenticator] = weakref.WeakKeyDictionary()
-
 
 def _own_name(ctx: AppContext) -> str:
     """The name this plugin is enabled under (its entry point: `auth`)."""
@@ -66,10 +63,7 @@ def _own_name(ctx: AppContext) -> str:
 
 def authenticator_for(ctx: AppContext) -> Authenticator:
     """The app's authenticator, built from its settings on first use (at start-up)."""
-    found = _AUTHENTICATORS.get(ctx)
-    if found is None:
-        found = _AUTHENTICATORS[ctx] = Authenticator(ctx, ctx.config(_own_name(ctx)))
-    return found
+    return ctx.plugin_state(__name__, lambda: Authenticator(ctx, ctx.config(_own_name(ctx))))
 
 
 @hookimpl

@@ -12,7 +12,6 @@ The operator guide is docs/metrics.md.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
@@ -32,16 +31,14 @@ __all__ = ["ENABLE_ENV", "Config"]
 
 PLUGIN = "metrics"
 
-# one AppMetrics per app (None: switched off), gone with the app
-_APPS: weakref.WeakKeyDictionary[AppContext, AppMetrics | None] = weakref.WeakKeyDictionary()
-
 
 def _metrics(ctx: AppContext) -> AppMetrics | None:
-    """This app's metrics, built by the first start-up hook that asks."""
-    try:
-        return _APPS[ctx]
-    except KeyError:
-        pass
+    """This app's metrics (None: switched off), built by the first start-up hook that
+    asks."""
+    return ctx.plugin_state(__name__, lambda: _build(ctx))
+
+
+def _build(ctx: AppContext) -> AppMetrics | None:
     built: AppMetrics | None = None
     if metrics_enabled():
         config: Config = ctx.config(PLUGIN)
@@ -56,7 +53,6 @@ def _metrics(ctx: AppContext) -> AppMetrics | None:
         from .app_metrics import AppMetrics
 
         built = AppMetrics(ctx, config, directory)
-    _APPS[ctx] = built
     return built
 
 

@@ -7,7 +7,6 @@ found from the app's `ctx`.
 from __future__ import annotations
 
 import logging
-import weakref
 from typing import Any
 
 from litestar.types import ASGIApp
@@ -25,15 +24,9 @@ log = logging.getLogger("themisgate.ratelimit")
 PLUGIN = "ratelimit"
 
 
-_RUNTIMES: weakref.WeakKeyDictionary[AppContext, RateLimiting] = weakref.WeakKeyDictionary()
-
-
 def runtime_for(ctx: AppContext) -> RateLimiting:
     """The app's `RateLimiting`, created on first use; it goes with the app."""
-    runtime = _RUNTIMES.get(ctx)
-    if runtime is None:
-        runtime = _RUNTIMES[ctx] = RateLimiting(ctx, ctx.config(PLUGIN))
-    return runtime
+    return ctx.plugin_state(__name__, lambda: RateLimiting(ctx, ctx.config(PLUGIN)))
 
 
 class RateLimiting:

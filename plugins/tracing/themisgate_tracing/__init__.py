@@ -13,7 +13,6 @@ response header. Settings: `[plugins.tracing]` and the standard `OTEL_*` variabl
 from __future__ import annotations
 
 import os
-import weakref
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
@@ -36,30 +35,28 @@ name = "tracing"
 priority = 1000  # starts first after the core, stops last: it flushes what others traced
 MIDDLEWARE_PRIORITY = 1000  # outermost: the span covers every other middleware
 
-_RUNTIMES: weakref.WeakKeyDictionary[AppContext, Tracing] = weakref.WeakKeyDictionary()
-
 
 def _runtime(ctx: AppContext) -> Tracing:
     """This app's `Tracing`, built on first use from its settings and the environment."""
-    tracing = _RUNTIMES.get(ctx)
-    if tracing is None:
-        settings = ctx.settings
+    settings = ctx.settings
 
-        def origin(key: str) -> str:
-            return settings.origins.get(f"{TABLE}.{key}", settings.source)
+    def origin(key: str) -> str:
+        return settings.origins.get(f"{TABLE}.{key}", settings.source)
 
-        config: Config = ctx.config("tracing")
-        tracing = _RUNTIMES[ctx] = Tracing(resolve(config, os.environ, origin))
-    return tracing
+    def build() -> Tracing:
+        config: Config = ctx.config(name)
+        return Tracing(resolve(config, os.environ, origin))
+
+    return ctx.plugin_state(__name__, build)
 
 
 def tracing_of(app: Litestar) -> Tracing:
     """The `Tracing` of an app built with this plugin enabled (its provider, exporter,
     and `add_span_processor` for tests and custom pipelines)."""
-    tracing = _RUNTIMES.get(app.state["themisgate"])
-    if tracing is None:
+    ctx: AppContext = app.state["themisgate"]
+    if not ctx.enabled(name):
         raise LookupError("the tracing plugin is not enabled in this app")
-    return tracing
+    return _runtime(ctx)
 
 
 # --- start-up hooks ------------------------------------------------------------------------

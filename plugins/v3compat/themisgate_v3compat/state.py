@@ -5,7 +5,6 @@ found from the app's `AppContext`."""
 from __future__ import annotations
 
 import datetime as dt
-import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -46,14 +45,7 @@ class V3State:
         }
 
 
-# keyed weakly by the app's context; a state never refers back to it
-_STATES: weakref.WeakKeyDictionary[AppContext, V3State] = weakref.WeakKeyDictionary()
-
-
 def state_of(target: AppContext | Litestar) -> V3State:
     """The plugin's state for an app (or its context), created on first use."""
     ctx = target.state["themisgate"] if isinstance(target, Litestar) else target
-    state = _STATES.get(ctx)
-    if state is None:
-        state = _STATES[ctx] = V3State(ctx.config(NAME))
-    return state
+    return ctx.plugin_state(__name__, lambda: V3State(ctx.config(NAME)))

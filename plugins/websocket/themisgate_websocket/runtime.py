@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import os
 import time
-import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
@@ -32,14 +31,10 @@ log = structlog.get_logger("themisgate.websocket")
 
 PLUGIN = "websocket"
 HOOK = "themisgate_websocket_actions"
-_RUNTIMES: weakref.WeakKeyDictionary[AppContext, WebSocketRuntime] = weakref.WeakKeyDictionary()
 
 
 def runtime_for(ctx: AppContext) -> WebSocketRuntime:
-    runtime = _RUNTIMES.get(ctx)
-    if runtime is None:
-        runtime = _RUNTIMES[ctx] = WebSocketRuntime(ctx, ctx.config(PLUGIN))
-    return runtime
+    return ctx.plugin_state(__name__, lambda: WebSocketRuntime(ctx, ctx.config(PLUGIN)))
 
 
 class WebSocketRuntime:
