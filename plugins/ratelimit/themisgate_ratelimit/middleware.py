@@ -58,12 +58,7 @@ class RateLimitMiddleware:
         if plan is None or caller in book.allow_identities or self._allowed(identity):
             await self.app(scope, receive, send)
             return
-        limiter = self.limiter
-        verdict = (  # in memory the decision is synchronous: no coroutine for it
-            limiter.memory.charge(caller, plan.policies, 1)
-            if limiter.redis is None
-            else await limiter.charge(caller, plan.policies, 1)
-        )
+        verdict = await self.limiter.charge(caller, plan.policies, 1)
         if verdict is None:
             raise backend_unavailable(self.limiter.retry_in())
         runtime.report(plan, identity, verdict)
