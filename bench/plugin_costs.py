@@ -17,20 +17,9 @@ import tempfile
 from pathlib import Path
 
 from http_load import cpu_seconds, free_port, running, uvicorn_command, wrk
-from load import BARE_APP, CORE, ENDPOINT
+from load import BARE_APP, CORE, ENDPOINT, plugin_tables
 
-PLUGINS = {
-    "auth": "[plugins.auth]\n",
-    "ratelimit": '[plugins.ratelimit]\nstorage = "memory://"\ndefault = "50000000/minute"\n',
-    "metrics": "[plugins.metrics]\n",
-    "tracing": (
-        '[plugins.tracing]\nexporter = "none"\nsampler = "parentbased_traceidratio"\n'
-        "sampler_ratio = 0.1\n"
-    ),
-    "v3compat": "[plugins.v3compat]\n",
-    "graphql": "[plugins.graphql]\n",
-    "websocket": "[plugins.websocket]\n",
-}
+PLUGINS = plugin_tables("memory://", 0.1, "bench-plugin-costs")
 
 
 def cpu_per_request(command: list[str], port: int, work: Path, seconds: int, conns: int) -> float:
