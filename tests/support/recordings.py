@@ -1,6 +1,6 @@
-"""The exchanges recorded from a real ThemisDB server, in the `shared/` folder beside the
-repository (CI puts a copy there next to its fresh clone). Missing recordings fail the
-test that needs them, saying so; they are never skipped."""
+"""The exchanges recorded from a real ThemisDB server, in tests/recordings (a copy of the
+project's shared recordings, see its README). Missing recordings fail the test that needs
+them, saying so; they are never skipped."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ import pytest
 from themisgate.themis import ThemisSettings
 from themisgate.themis.http import HttpBackend, RetryPolicy
 
-# tests/support/<this file>: parents[2] is the repository root
-VECTORS = Path(__file__).resolve().parents[2].parent / "shared" / "themisdb-vectors"
+VECTORS = Path(__file__).resolve().parents[1] / "recordings"
+# where they come from, when the shared folder is beside the repository's root
+SHARED_VECTORS = Path(__file__).resolve().parents[2].parent / "shared" / "themisdb-vectors"
 AS_RELEASED = "server-as-released.json"
 AQL_FIXED = "server-aql-validator-fixed.json"
 EXCHANGES = 114
@@ -29,8 +30,7 @@ def load_recording(name: str) -> list[dict[str, Any]]:
     path = VECTORS / name
     if not path.is_file():
         pytest.fail(
-            f"recorded ThemisDB exchanges not found: {path} is missing. These tests need the "
-            "folder shared/themisdb-vectors beside the repository's root folder.",
+            f"recorded ThemisDB exchanges not found: {path} is missing (tests/recordings).",
             pytrace=False,
         )
     entries: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))

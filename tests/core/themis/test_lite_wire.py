@@ -32,8 +32,6 @@ from themisgate.themis import ThemisSettings, ThemisUnavailable
 from themisgate.themis.embedded import EmbeddedBackend
 from themisgate.themis.lite import MAX_BODY_BYTES, create_lite_app
 
-# tests/core/themis/<this file>: parents[3] is the repository root; the recordings live in
-# the `shared/` folder beside it (CI puts a copy there, next to its fresh clone).
 # AQL and secondary indexes are replayed by tests/aql; their entries are left out here
 NOT_REPLAYED = ("/query/aql", "/api/aql", "/index/")
 # values that differ between any two runs (clocks, counters, versions, threads)
