@@ -128,7 +128,7 @@ class AppContext:
         if not self._has_rate_limit:
             return ALLOW_ALL
         decision = self.hooks.themisgate_rate_limit(identity=identity, key=key, cost=cost, ctx=self)
-        if inspect.isawaitable(decision):
+        if not isinstance(decision, RateDecision) and inspect.isawaitable(decision):
             decision = await decision
         return decision if isinstance(decision, RateDecision) else ALLOW_ALL
 
@@ -146,7 +146,8 @@ class AppContext:
                 answer = direct(request, self)
             else:
                 answer = self.hooks.themisgate_identify(request=request, ctx=self)
-            if inspect.isawaitable(answer):
+            # an Identity is never awaitable; asking inspect costs an ABC check per request
+            if not isinstance(answer, Identity) and inspect.isawaitable(answer):
                 answer = await answer
             identity = answer
         if identity is None:

@@ -58,6 +58,23 @@ async def test_rate_limit_metrics_are_by_endpoint_and_tier() -> None:
     }
 
 
+async def test_malformed_rate_limit_checks_are_counted_under_unknown() -> None:
+    """A third-party emitter's odd values never raise and never mint new series."""
+    ratelimit = emitter(
+        "ratelimit",
+        ("rate_limit_checked", {"route": ["/x"], "tier": None, "limit": 10, "remaining": 3}),
+        ("rate_limit_checked", {"route": "/x", "tier": "free", "limit": 10, "remaining": 2.5}),
+        ("rate_limit_checked", {"route": "/y", "tier": "free", "limit": 10, "remaining": True}),
+    )
+    async with plugin_client(themisgate_metrics, ratelimit) as client:
+        assert (await client.get("/emit/ratelimit")).status_code == 200
+        found = await scrape(client)
+    remaining = "rate_limit_remaining_requests"
+    assert found.value(remaining, endpoint="unknown", user_tier="unknown") == 3
+    assert found.value(remaining, endpoint="/x", user_tier="free") == 2.5
+    assert found.value(remaining, endpoint="/y", user_tier="free") == 0
+
+
 async def test_auth_failures_are_by_reason_and_scheme() -> None:
     auth = emitter(
         "auth",

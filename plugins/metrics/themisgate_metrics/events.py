@@ -49,8 +49,12 @@ def event_handlers(
             exceeded.labels(_text(payload, "route"), _text(payload, "tier")).inc()
 
         def rate_limit_checked(payload: Mapping[str, Any]) -> None:
-            child = remaining.labels(_text(payload, "route"), _text(payload, "tier"))
-            child.set(_number(payload, "remaining"))
+            # once per rate-limited request: well-formed values find their child directly
+            route, tier, left = payload.get("route"), payload.get("tier"), payload.get("remaining")
+            child = remaining.find((route, tier)) if type(route) is type(tier) is str else None
+            if child is None:
+                child = remaining.labels(_text(payload, "route"), _text(payload, "tier"))
+            child.set(left if type(left) is int else _number(payload, "remaining"))
 
         handlers["rate_limited"] = rate_limited
         handlers["rate_limit_checked"] = rate_limit_checked

@@ -38,6 +38,10 @@ class Series(Generic[Child]):
             child = self._add(key, values)
         return child
 
+    def find(self, key: Hashable) -> Child | None:
+        """The child already made for `key`, if any."""
+        return self._children.get(key)
+
     def labels(self, *values: str) -> Child:
         return self.get(values, values)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.types import ASGIApp, Receive, Send
 
 from themisgate import Identity, ProblemError, response_facts
@@ -46,12 +46,13 @@ class RateLimitMiddleware:
         if book.allow_networks and client and book.allowed_client(client[0]):
             await self.app(scope, receive, send)
             return
-        request: Request[Any, Any, Any] = Request(scope, receive)
+        # identify takes any connection; a Request would build its body machinery too
+        request: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope, receive)
         try:
             identity = await self.identify(request)
         except ProblemError as refused:
             if refused.status_code == 401:  # guessing credentials is limited by address
-                await self._charge_refused_credentials(request, template, refused)
+                await self._charge_refused_credentials(request, template, scope["method"], refused)
             raise
         caller = identity.key
         plan = book.http_plan(template, scope["method"], identity.tier)
@@ -72,14 +73,18 @@ class RateLimitMiddleware:
         await self.app(scope, receive, send)
 
     async def _charge_refused_credentials(
-        self, request: Request[Any, Any, Any], template: str, refused: ProblemError
+        self,
+        request: ASGIConnection[Any, Any, Any, Any],
+        template: str,
+        method: str,
+        refused: ProblemError,
     ) -> None:
         """A caller whose credentials were refused is charged as its address: whoever
         tries keys or tokens one after another meets a 429 instead of endless 401s."""
         identity = self.runtime.ctx.fallback_identity(request)
         if self._allowed(identity):
             return
-        plan = self.book.http_plan(template, request.scope["method"], identity.tier)
+        plan = self.book.http_plan(template, method, identity.tier)
         if plan is None:
             return
         verdict = await self.limiter.charge(identity.key, plan.policies, 1)

@@ -120,11 +120,12 @@ class ServerSpans:
     def _incoming_context(self, scope: Scope) -> Context | None:
         """The caller's trace context, when it sent one (`traceparent`, `tracestate`)."""
         fields = self.fields
-        carrier = {
-            name.decode("latin-1"): value.decode("latin-1")
-            for name, value in scope["headers"]
-            if name in fields
-        }
+        carrier: dict[str, str] | None = None
+        for name, value in scope["headers"]:  # most requests carry none: no dict for them
+            if name in fields:
+                if carrier is None:
+                    carrier = {}
+                carrier[name.decode("latin-1")] = value.decode("latin-1")
         return self.tracing.propagator.extract(carrier) if carrier else None
 
     @staticmethod
