@@ -30,8 +30,16 @@ def free_port() -> int:
 class ServerProcess:
     """One server process; `url` is its base URL."""
 
-    def __init__(self, command: list[str], port: int, cwd: Path, health: str = "/health") -> None:
+    def __init__(
+        self,
+        command: list[str],
+        port: int,
+        cwd: Path,
+        health: str = "/health",
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.command = command
+        self.env = env  # None: this process's environment
         self.port = port
         self.cwd = cwd
         self.health = health
@@ -47,6 +55,7 @@ class ServerProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                env=self.env,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
