@@ -39,7 +39,7 @@ from .plugins import (
     register_plugins,
 )
 from .problems import handle_exception
-from .routestage import route_stage
+from .routestage import RouteStages
 from .themis.factory import create_backend
 from .themis.protocol import Embedder
 from .validation import ConfigError, Problem
@@ -71,7 +71,6 @@ def create_app(
     middleware = _collect_middleware(ctx)
     outer = [m for m in middleware if not m.after_routing]
     route_layers = [m for m in middleware if m.after_routing]
-    after_routing = [route_stage(route_layers)] if route_layers else []
     lifespans = [factory for _, factory in _collect(ctx, "themisgate_lifespan")]
     if settings.core.gc_freeze:
         lifespans.append(gc_freeze)
@@ -81,7 +80,7 @@ def create_app(
     app = Litestar(
         route_handlers=routes,
         lifespan=[_lifespan(lifespans)],
-        middleware=after_routing,
+        plugins=[RouteStages(route_layers)] if route_layers else [],
         dependencies={"ctx": Provide(lambda: ctx, use_cache=True, sync_to_thread=False)},
         exception_handlers={Exception: handle_exception},
         request_max_body_size=settings.core.max_body_bytes,

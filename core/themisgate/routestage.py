@@ -1,52 +1,76 @@
-"""After-routing middleware, chained per route with only the layers that apply to it.
+"""After-routing middleware, attached to each route it applies to as the app is assembled.
 
-Litestar builds a route's middleware stack once per route handler, calling each factory
-with the next app. The core hands it one factory, `route_stage`, whose `RouteStage` asks
-each plugin's `Middleware.applies_to` for the handler the first request brings and
-chains only those layers, in priority order: a route no layer applies to goes straight
-to its handler, and one layer that concerns a few routes costs the others nothing (an
-async layer is ~1 µs a request). The chain is built on first use since the factory is
-not told which handler it wraps; factories are plain constructors, so nothing can fail
-there that would have failed at start-up.
+Litestar builds a route's middleware stack once, from the middleware of the route's
+layers (app, routers, controller, handler), and gives every route that has any a second
+exception handler of its own inside them. So the core hands Litestar no app-wide route
+middleware: as each route is registered — after its handler's `opt` has been merged from
+its routers — `RouteStages` asks each plugin's `Middleware.applies_to` about the handler
+and puts the layers that apply, in priority order, in front of the handler's own
+middleware. A route no layer applies to goes straight to its handler, with nothing of
+this stage on its path; asking happens once per route, at start-up, so an `applies_to`
+that fails does so before the server takes a request.
+
+Layers run inside any Litestar middleware a plugin set on its own routers or controllers,
+and outside middleware set on the handler itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.plugins import ReceiveRoutePlugin
+from litestar.routes import ASGIRoute, BaseRoute, HTTPRoute, WebSocketRoute
+from litestar.types import ASGIApp
 
 from .contracts import Middleware
 
 
 class RouteStage:
-    __slots__ = ("app", "chains", "layers")
+    """The layers that apply to one route, as one Litestar middleware factory."""
 
-    def __init__(self, app: ASGIApp, layers: Sequence[Middleware]) -> None:
-        self.app = app
+    __slots__ = ("layers",)
+
+    def __init__(self, layers: Sequence[Middleware]) -> None:
         self.layers = layers  # highest priority (outermost) first
-        self.chains: dict[int, ASGIApp] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        handler = scope.get("route_handler")
-        chain = self.chains.get(id(handler))
-        if chain is None:
-            chain = self.chains[id(handler)] = self.chain_for(handler)
-        await chain(scope, receive, send)
-
-    def chain_for(self, handler: Any) -> ASGIApp:
-        chain = self.app
+    def __call__(self, app: ASGIApp) -> ASGIApp:
         for layer in reversed(self.layers):  # innermost first
-            if layer.applies_to is None or handler is None or layer.applies_to(handler):
-                chain = layer.factory(chain)
-        return chain
+            app = layer.factory(app)
+        return app
 
 
-def route_stage(layers: Sequence[Middleware]) -> Callable[..., ASGIApp]:
-    """The one route middleware factory Litestar is given (it calls it with `app=`)."""
+class RouteStages(ReceiveRoutePlugin):
+    """Gives each registered route handler the route-stage layers that apply to it."""
 
-    def build(app: ASGIApp) -> ASGIApp:
-        return RouteStage(app, layers)
+    def __init__(self, layers: Sequence[Middleware]) -> None:
+        self.layers = layers  # highest priority (outermost) first
 
-    return build
+    def receive_route(self, route: BaseRoute) -> None:
+        for handler in _handlers(route):
+            existing = list(handler.middleware or [])
+            # a path registered again (another method) hands its earlier handlers back
+            if any(isinstance(entry, RouteStage) for entry in existing):
+                continue
+            layers = [m for m in self.layers if _applies(m, handler)]
+            if layers:
+                # a new list: the handler is Litestar's copy, but its list is the original's
+                handler.middleware = [RouteStage(layers), *existing]
+
+
+def _applies(layer: Middleware, handler: Any) -> bool:
+    if layer.applies_to is None:
+        return True
+    try:
+        return layer.applies_to(handler)
+    except Exception as error:
+        error.add_note(f"in applies_to of route-stage middleware {layer.name!r}, for {handler}")
+        raise
+
+
+def _handlers(route: BaseRoute) -> list[Any]:
+    if isinstance(route, HTTPRoute):
+        return list(route.route_handlers)
+    if isinstance(route, WebSocketRoute | ASGIRoute):
+        return [route.route_handler]
+    return []

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from litestar import post
 from litestar.params import JSONBody
 
 from tests.support.processes import free_port
 from themisgate import ApiVersion, Identity, Middleware
-from themisgate.testing import plugin_client
+from themisgate.testing import make_app, plugin_client
 
 from .plugin_fixtures import (
     LimitsConfig,
@@ -225,7 +226,7 @@ async def test_after_routing_middleware_knows_the_route_before_the_handler_runs(
 
 async def test_route_middleware_runs_by_priority_only_on_the_routes_it_applies_to() -> None:
     seen: list[tuple[str, str]] = []
-    asked: list[str] = []
+    asked: list[tuple[int, str]] = []  # each time applies_to is asked: which handler
 
     def layer(name: str) -> Any:
         def factory(app: Any) -> Any:
@@ -238,7 +239,7 @@ async def test_route_middleware_runs_by_priority_only_on_the_routes_it_applies_t
         return factory
 
     def writes_only(handler: Any) -> bool:
-        asked.append(handler.handler_name)
+        asked.append((id(handler), handler.handler_name))
         return handler.opt.get("scope") == "write"
 
     layers = [
@@ -250,6 +251,7 @@ async def test_route_middleware_runs_by_priority_only_on_the_routes_it_applies_t
     doc = "/api/v4/themis/documents/books/b1"
     template = "/api/v4/themis/documents/{collection}/{key}"
     async with plugin_client(plugin) as client:
+        asked_at_start = list(asked)
         for _ in range(3):
             await client.get(doc)
         seen.clear()
@@ -262,7 +264,21 @@ async def test_route_middleware_runs_by_priority_only_on_the_routes_it_applies_t
         ("outer", template),
         ("inner", template),
     ]
-    assert sorted(asked) == ["get_document", "put_document"]  # once per route, not per request
+    # asked once per route as the app is built, never per request
+    assert asked == asked_at_start
+    assert len(asked) == len(set(asked))
+    assert {"get_document", "put_document"} <= {name for _, name in asked}
+
+
+def test_an_applies_to_that_fails_stops_start_up_not_a_request() -> None:
+    def broken(handler: Any) -> bool:
+        raise KeyError("needs_audit")
+
+    layer = Middleware("audit", 700, lambda app: app, after_routing=True, applies_to=broken)
+    plugin = Named("audit", themisgate_middleware=lambda ctx: [layer])
+    with pytest.raises(KeyError, match="needs_audit") as raised:
+        make_app(plugin)
+    assert any("route-stage middleware 'audit'" in note for note in raised.value.__notes__)
 
 
 async def test_middleware_add_headers_and_read_the_outcome_through_response_facts() -> None:
