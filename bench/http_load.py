@@ -1,7 +1,8 @@
-"""Shared helpers for benchmarks that load a real server over loopback with wrk.
+"""Shared helpers for benchmarks that load a real server over loopback with wrk (as
+many requests as the server can take) or hey (a fixed rate).
 
-wrk comes from Debian's package of that name (`apt-get install wrk`). Every server runs
-in its own process on 127.0.0.1; load is bounded in time and connections.
+Both come from Debian's packages of those names (`apt-get install wrk hey`). Every server
+runs in its own process on 127.0.0.1; load is bounded in time and connections.
 """
 
 from __future__ import annotations
@@ -129,3 +130,22 @@ def wrk(url: str, seconds: int = 5, connections: int = 16, threads: int = 1) -> 
     if "Non-2xx" in out:
         raise SystemExit(f"{url} answered non-2xx under load:\n{out}")
     return WrkResult(rps, p50, p99)
+
+
+def hey(url: str, seconds: int, rate: int, workers: int = 10) -> WrkResult:
+    """`rate` requests per second for `seconds`, from `workers` connections, each sending
+    at its share of the rate: the latency of a server that is not saturated."""
+    if shutil.which("hey") is None:
+        raise SystemExit("hey is needed: apt-get install hey")
+    out = subprocess.run(
+        ["hey", "-z", f"{seconds}s", "-c", str(workers), "-q", str(max(1, rate // workers)), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
+    quantiles = {q: float(s) * 1000 for q, s in re.findall(r"(\d+)% in ([\d.]+) secs", out)}
+    statuses = re.findall(r"^\s+\[(\d{3})\]\s+\d+ responses", out, re.M)
+    if "Error distribution" in out or any(code != "200" for code in statuses):
+        raise SystemExit(f"{url} failed or answered non-200 at {rate}/s:\n{out}")
+    return WrkResult(rps, quantiles["50"], quantiles["99"])

@@ -3,6 +3,12 @@ cheap endpoint, in one run; throughput and p50/p99 as ratios. Writes the table t
 docs/performance.md (between its load-table markers) unless --no-write.
 
     uv run python bench/load.py [--seconds 10] [--connections 32] [--passes 2]
+    uv run python bench/load.py --rate 1000 [--seconds 10] [--passes 2]
+
+Without `--rate`, wrk keeps `--connections` requests in flight, as many as each server
+takes: throughput, and a latency that is mostly queueing (connections / throughput).
+With `--rate N`, hey sends N requests a second to each, below every configuration's
+capacity: the latency each configuration adds to a request, with no queue to wait in.
 
 Configurations (same endpoint, GET /api, which every plugin sees):
   bare litestar              Litestar + uvicorn, one handler
@@ -22,9 +28,10 @@ import re
 import sys
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
-from http_load import WrkResult, free_port, server, uvicorn_command, wrk
+from http_load import WrkResult, free_port, hey, server, uvicorn_command, wrk
 
 ROOT = Path(__file__).resolve().parents[1]
 ENDPOINT = "/api"
@@ -79,7 +86,10 @@ def configurations(prefix: str) -> dict[str, str]:
     }
 
 
-def run(seconds: int, connections: int, passes: int) -> dict[str, WrkResult]:
+Load = Callable[[str, int], WrkResult]
+
+
+def run(load: Load, seconds: int, passes: int, fixed_rate: bool) -> dict[str, WrkResult]:
     """Every configuration once per pass, interleaved; each keeps its best pass (noise on
     a shared machine only ever lowers throughput and raises latency)."""
     work = Path(tempfile.mkdtemp())
@@ -89,8 +99,8 @@ def run(seconds: int, connections: int, passes: int) -> dict[str, WrkResult]:
     for _ in range(passes):
         port = free_port()
         with server(uvicorn_command("bare_app:app", port), port, work) as base:
-            wrk(base + ENDPOINT, 2, connections)  # warm up
-            keep(best, "bare litestar", wrk(base + ENDPOINT, seconds, connections))
+            load(base + ENDPOINT, 2)  # warm up
+            keep(best, "bare litestar", load(base + ENDPOINT, seconds), fixed_rate)
         for label, plugins in configurations(prefix).items():
             port = free_port()
             db = work / f"{abs(hash(label))}.sqlite"
@@ -99,14 +109,18 @@ def run(seconds: int, connections: int, passes: int) -> dict[str, WrkResult]:
             )
             command = [sys.executable, "-m", "themisgate", "serve"]
             with server(command, port, work) as base:
-                wrk(base + ENDPOINT, 2, connections)
-                keep(best, label, wrk(base + ENDPOINT, seconds, connections))
+                load(base + ENDPOINT, 2)
+                keep(best, label, load(base + ENDPOINT, seconds), fixed_rate)
     return best
 
 
-def keep(best: dict[str, WrkResult], label: str, result: WrkResult) -> None:
+def keep(best: dict[str, WrkResult], label: str, result: WrkResult, fixed_rate: bool) -> None:
     previous = best.get(label)
-    if previous is None or result.rps > previous.rps:
+    if fixed_rate:  # every pass sends the same rate: the best is the lowest tail
+        better = previous is None or result.p99_ms < previous.p99_ms
+    else:
+        better = previous is None or result.rps > previous.rps
+    if better:
         best[label] = result
 
 
@@ -124,12 +138,12 @@ def table(results: dict[str, WrkResult]) -> str:
     return "\n".join(lines)
 
 
-def write(markdown: str, command: str) -> None:
+def write(markdown: str, command: str, marker: str) -> None:
     doc = ROOT / "docs" / "performance.md"
     text = doc.read_text()
     heading = f"`{command}` on {os.cpu_count()} cores:"
-    block = f"<!-- load-table -->\n{heading}\n\n{markdown}\n<!-- /load-table -->"
-    text = re.sub(r"<!-- load-table -->.*<!-- /load-table -->", block, text, flags=re.S)
+    block = f"<!-- {marker} -->\n{heading}\n\n{markdown}\n<!-- /{marker} -->"
+    text = re.sub(rf"<!-- {marker} -->.*<!-- /{marker} -->", block, text, flags=re.S)
     doc.write_text(text)
 
 
@@ -138,17 +152,29 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--passes", type=int, default=2)
+    parser.add_argument("--rate", type=int, help="requests per second, from hey")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    results = run(args.seconds, args.connections, args.passes)
-    markdown = table(results)
+    if args.rate:
+        rate = args.rate
+
+        def load(url: str, seconds: int) -> WrkResult:
+            return hey(url, seconds, rate)
+
+        command = f"--rate {rate} --seconds {args.seconds} --passes {args.passes}"
+        marker = "fixed-rate-table"
+    else:
+        connections = args.connections
+
+        def load(url: str, seconds: int) -> WrkResult:
+            return wrk(url, seconds, connections)
+
+        command = f"--seconds {args.seconds} --connections {connections} --passes {args.passes}"
+        marker = "load-table"
+    markdown = table(run(load, args.seconds, args.passes, fixed_rate=bool(args.rate)))
     print(markdown)
     if not args.no_write:
-        write(
-            markdown,
-            f"uv run python bench/load.py --seconds {args.seconds} "
-            f"--connections {args.connections} --passes {args.passes}",
-        )
+        write(markdown, f"uv run python bench/load.py {command}", marker)
 
 
 if __name__ == "__main__":
