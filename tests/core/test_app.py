@@ -270,6 +270,25 @@ async def test_route_middleware_runs_by_priority_only_on_the_routes_it_applies_t
     assert {"get_document", "put_document"} <= {name for _, name in asked}
 
 
+async def test_route_layers_of_one_app_stay_out_of_another_built_from_the_same_handlers() -> None:
+    seen: list[str] = []
+
+    def factory(app: Any) -> Any:
+        async def middleware(scope: Any, receive: Any, send: Any) -> None:
+            seen.append(scope["path_template"])
+            await app(scope, receive, send)
+
+        return middleware
+
+    plugin = Named("spy", themisgate_middleware=lambda ctx: [Middleware("spy", 700, factory, True)])
+    doc = "/api/v4/themis/documents/books/b1"
+    async with plugin_client(plugin) as with_layer:
+        assert (await with_layer.get(doc)).status_code == 404
+    async with plugin_client() as without_layer:  # the core's handlers, registered again
+        assert (await without_layer.get(doc)).status_code == 404
+    assert seen == ["/api/v4/themis/documents/{collection}/{key}"]
+
+
 def test_an_applies_to_that_fails_stops_start_up_not_a_request() -> None:
     def broken(handler: Any) -> bool:
         raise KeyError("needs_audit")
