@@ -117,9 +117,6 @@ class Verdict:
         """For an allowed request: the policy with the fewest units left, and how many —
         what `tightest` reports then (no policy has a wait), without building states."""
         now = self.now
-        if len(self.policies) == 1:  # most routes have one policy
-            policy = self.policies[0]
-            return policy, max(0, (now + policy.tolerance - self.tats[0]) // policy.interval)
         best: tuple[Policy, int] | None = None
         for policy, tat in zip(self.policies, self.tats, strict=True):
             remaining = max(0, (now + policy.tolerance - tat) // policy.interval)

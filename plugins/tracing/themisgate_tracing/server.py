@@ -7,8 +7,8 @@ keeps the method alone, as the HTTP semantic conventions say, so a raw path neve
 a span name). Attributes follow the stable HTTP semantic conventions. An incoming W3C
 `traceparent`/`tracestate` (any field of the configured propagators) is continued; the
 trace id goes back in a response header (through the core's `response_facts`, which also
-gives the status), and into every log record of the request. A
-request without one that the sampler will drop costs little: see roots.py.
+gives the status), and into every log record of the request. A request without one that
+the sampler will drop costs little: see roots.py.
 """
 
 from __future__ import annotations
@@ -120,12 +120,11 @@ class ServerSpans:
     def _incoming_context(self, scope: Scope) -> Context | None:
         """The caller's trace context, when it sent one (`traceparent`, `tracestate`)."""
         fields = self.fields
-        carrier: dict[str, str] | None = None
-        for name, value in scope["headers"]:  # most requests carry none: no dict for them
-            if name in fields:
-                if carrier is None:
-                    carrier = {}
-                carrier[name.decode("latin-1")] = value.decode("latin-1")
+        carrier = {
+            name.decode("latin-1"): value.decode("latin-1")
+            for name, value in scope["headers"]
+            if name in fields
+        }
         return self.tracing.propagator.extract(carrier) if carrier else None
 
     @staticmethod
