@@ -92,8 +92,15 @@ async def refuse_handshake(scope: Scope, send: Send, refused: ProblemError) -> N
     else a close with code 4000 + status (4401, 4403) and the detail as reason, which
     client libraries report (a bare refusal would read as 403 with nothing said)."""
     if "websocket.http.response" in (scope.get("extensions") or {}):
-        document = problem_document(scope, refused.status_code, refused.slug, refused.detail)
-        body = msgspec.json.encode({**document, **refused.extensions})
+        document = problem_document(
+            scope,
+            refused.status_code,
+            refused.slug,
+            refused.detail,
+            title=refused.title,
+            extensions=refused.extensions,
+        )
+        body = msgspec.json.encode(document)
         headers = [(b"content-type", PROBLEM_JSON.encode())]
         headers += [(k.lower().encode(), v.encode()) for k, v in (refused.headers or {}).items()]
         await send(
