@@ -121,7 +121,10 @@ def test_the_dockerfile_builds_and_serves_from_the_lock_file(tmp_path: Path) -> 
     image_env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("THEMISGATE")},
         **final.env,
-        "PATH": final.env["PATH"].replace("/opt/themisgate", str(environment)),
+        # the image's PATH with its environment here and "$PATH" as the base image's
+        "PATH": final.env["PATH"]
+        .replace("/opt/themisgate", str(environment))
+        .replace("$PATH", os.environ.get("PATH", "")),
         "THEMISGATE_CONFIG": str(ROOT / "deploy" / "plugins.toml"),
         # what an operator running the image outside compose would override
         "THEMISGATE__CORE__HOST": "127.0.0.1",
