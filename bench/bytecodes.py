@@ -35,6 +35,7 @@ CONFIGURATIONS = {
     "core only": "",
     **PLUGINS,
     "every plugin": "".join(PLUGINS.values()),
+    "every plugin, 100 %": "".join(plugin_tables("memory://", 1.0, "bench-bytecodes").values()),
 }
 
 
@@ -111,12 +112,12 @@ def main() -> None:
         results[label] = json.loads(done.stdout.splitlines()[-1])
     bare = results.get("bare litestar", {}).get("per_request")
     core = results.get("core only", {}).get("per_request")
-    print(f"{'configuration':<16} {'bytecodes/request':>18} {'over core':>10} {'vs bare':>8}")
+    print(f"{'configuration':<20} {'bytecodes/request':>18} {'over core':>10} {'vs bare':>8}")
     for label, result in results.items():
         value = result["per_request"]
         over = f"{value - core:+10.0f}" if core else f"{'':>10}"
         ratio = f"{value / bare:7.2f}x" if bare else ""
-        print(f"{label:<16} {value:>18.0f} {over} {ratio}")
+        print(f"{label:<20} {value:>18.0f} {over} {ratio}")
         for name, n in result["top"]:
             print(f"    {n:8.1f}  {name}")
 
