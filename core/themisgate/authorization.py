@@ -26,7 +26,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from .context import AppContext
 from .contracts import Middleware
-from .problems import PROBLEM_JSON, ProblemError, problem_document
+from .problems import PROBLEM_JSON, ProblemError
 
 REALM = "themisgate"
 _MAX_CLOSE_REASON = 123  # bytes of UTF-8 a WebSocket close frame can carry (RFC 6455)
@@ -92,15 +92,7 @@ async def refuse_handshake(scope: Scope, send: Send, refused: ProblemError) -> N
     else a close with code 4000 + status (4401, 4403) and the detail as reason, which
     client libraries report (a bare refusal would read as 403 with nothing said)."""
     if "websocket.http.response" in (scope.get("extensions") or {}):
-        document = problem_document(
-            scope,
-            refused.status_code,
-            refused.slug,
-            refused.detail,
-            title=refused.title,
-            extensions=refused.extensions,
-        )
-        body = msgspec.json.encode(document)
+        body = msgspec.json.encode(refused.document(scope))
         headers = [(b"content-type", PROBLEM_JSON.encode())]
         headers += [(k.lower().encode(), v.encode()) for k, v in (refused.headers or {}).items()]
         await send(

@@ -67,6 +67,17 @@ class ProblemError(HTTPException):
         self.title = title
         self.extensions = extensions
 
+    def document(self, scope: Mapping[str, Any] | None) -> dict[str, Any]:
+        """This error's RFC 9457 body, for the request (or WebSocket handshake) `scope`."""
+        return problem_document(
+            scope,
+            self.status_code,
+            self.slug,
+            self.detail,
+            title=self.title,
+            extensions=self.extensions,
+        )
+
 
 def problem_response(
     request: Request[Any, Any, Any] | None,
@@ -130,14 +141,11 @@ def _validation_errors(extra: Any) -> list[dict[str, Any]]:
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     """The one exception handler the app installs, for every exception type."""
     if isinstance(exc, ProblemError):
-        return problem_response(
-            request,
-            exc.status_code,
-            exc.slug,
-            exc.detail,
-            title=exc.title,
-            headers=exc.headers,
-            extensions=exc.extensions,
+        return Response(
+            exc.document(request.scope),
+            status_code=exc.status_code,
+            media_type=PROBLEM_JSON,
+            headers=dict(exc.headers or {}),
         )
     if isinstance(exc, ValidationException):
         errors = _validation_errors(exc.extra)
