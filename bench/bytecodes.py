@@ -1,6 +1,6 @@
 """Bytecodes executed per request on `GET /api`, in process, for bare Litestar, the core,
-each plugin alone and every plugin: a count that does not depend on the machine's noise,
-to guide work on the hot path between the timed benchmarks.
+each plugin alone and every plugin (tracing at 10 %, and at 100 %): a count that does
+not depend on the machine's noise, to guide work on the hot path between the timed benchmarks.
 
     uv run python bench/bytecodes.py [--requests 1000] [--top 25] [--config "every plugin"]
 

@@ -1,8 +1,8 @@
 """Machine instructions executed per request on `GET /api`, in process, for bare Litestar,
-the core, each plugin alone and every plugin: everything the CPU does for a request — the
-interpreter, C extensions, allocation, OpenTelemetry's and prometheus-client's C-level
-work — counted by valgrind, so neither this machine's noise nor a neighbour's load can
-move it.
+the core, each plugin alone and every plugin (tracing at 10 %, and at 100 %): everything
+the CPU does for a request — the interpreter, C extensions, allocation, OpenTelemetry's
+and prometheus-client's C-level work — counted by valgrind, so neither this machine's
+noise nor a neighbour's load can move it.
 
     uv run python bench/instructions.py [--config "every plugin"] [--jobs 2]
 
